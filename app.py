@@ -1,0 +1,156 @@
+"""Sandi API: routes only. Each view hands one call to one flow function."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib.config import get_settings
+from chalicelib.deps import Deps, get_deps
+from chalicelib.errors import ApiError
+from chalicelib.flows import operations, registration, sessions
+from chalicelib.http import language, parse_body, respond
+
+app = Chalice(app_name="sandi")
+app.log.setLevel(logging.INFO)
+logging.getLogger("sandi").setLevel(logging.INFO)
+
+# Chalice answers 415 itself for an unlisted type; listing the usual ones lets the
+# contract's 400 malformed_request answer a body that is not JSON.
+CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a view passes to a flow: collaborators, parsed body, language, path values."""
+
+    deps: Deps
+    body: dict[str, Any]
+    lang: str
+    params: dict[str, str]
+    headers: Any
+
+    def __getitem__(self, name: str) -> str:
+        return self.params[name]
+
+
+def _content_is_json(headers: Any) -> bool:
+    kind = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """Register ``fn(call)`` as the view of ``method path``."""
+
+    def register(fn: Callable[[Call], Any]) -> Callable[..., Response]:
+        def view(**params: str) -> Response:
+            request = app.current_request
+            lang = language(request.headers)
+            settings = get_settings()
+
+            def run() -> Any:
+                body: dict[str, Any] = {}
+                if method in _BODY_METHODS and request.raw_body:
+                    if not _content_is_json(request.headers):
+                        raise ApiError("malformed_request")
+                    body = parse_body(request.raw_body, settings.max_body_bytes)
+                return fn(Call(get_deps(), body, lang, params, request.headers))
+
+            return respond(run, lang, status, settings.delivery_retry_after)
+
+        view.__name__ = fn.__name__
+        view.__doc__ = fn.__doc__
+        kwargs: dict[str, Any] = {"methods": [method]}
+        if method in _BODY_METHODS:
+            kwargs["content_types"] = CONTENT_TYPES
+        app.route(path, **kwargs)(view)
+        return view
+
+    return register
+
+
+# --- operations ------------------------------------------------------------------
+
+
+@route("/v1/health", "GET")
+def health(call: Call) -> Any:
+    """200 when DynamoDB answers, 503 otherwise."""
+    return operations.health(call.deps)
+
+
+# --- registration ----------------------------------------------------------------
+
+
+@route("/v1/registrations", "POST", 201)
+def registration_start(call: Call) -> Any:
+    """Start a registration with an email."""
+    return registration.start(call.deps, call.body, call.lang)
+
+
+@route("/v1/registrations/{flow_id}", "GET")
+def registration_get(call: Call) -> Any:
+    """The registration flow."""
+    return registration.get(call.deps, call["flow_id"])
+
+
+@route("/v1/registrations/{flow_id}/email/verify", "POST")
+def registration_verify_email(call: Call) -> Any:
+    """Verify the emailed code."""
+    return registration.verify_email(call.deps, call["flow_id"], call.body)
+
+
+@route("/v1/registrations/{flow_id}/email/resend", "POST")
+def registration_resend_email(call: Call) -> Any:
+    """Send a new email code."""
+    return registration.resend_email(call.deps, call["flow_id"], call.lang)
+
+
+@route("/v1/registrations/{flow_id}/profile", "PUT")
+def registration_profile(call: Call) -> Any:
+    """Membership type, name, birth date, NIK, KPJ."""
+    return registration.set_profile(call.deps, call["flow_id"], call.body)
+
+
+@route("/v1/registrations/{flow_id}/phone", "POST")
+def registration_phone(call: Call) -> Any:
+    """Phone number; an SMS code is sent."""
+    return registration.set_phone(call.deps, call["flow_id"], call.body, call.lang)
+
+
+@route("/v1/registrations/{flow_id}/phone/verify", "POST")
+def registration_verify_phone(call: Call) -> Any:
+    """Verify the SMS code."""
+    return registration.verify_phone(call.deps, call["flow_id"], call.body)
+
+
+@route("/v1/registrations/{flow_id}/phone/resend", "POST")
+def registration_resend_phone(call: Call) -> Any:
+    """Send a new SMS code."""
+    return registration.resend_phone(call.deps, call["flow_id"], call.lang)
+
+
+@route("/v1/registrations/{flow_id}/complete", "POST", 201)
+def registration_complete(call: Call) -> Any:
+    """Password; the account is created and signed in."""
+    return registration.complete(call.deps, call["flow_id"], call.body)
+
+
+# --- sessions --------------------------------------------------------------------
+
+
+@route("/v1/sessions", "POST", 201)
+def session_create(call: Call) -> Any:
+    """Sign in with email or KPJ and a password."""
+    return sessions.sign_in(call.deps, call.body)
+
+
+@route("/v1/me", "GET")
+def me(call: Call) -> Any:
+    """The signed-in account's profile."""
+    account = sessions.authenticate(call.deps, call.headers.get("authorization"))
+    return sessions.profile_view(account)

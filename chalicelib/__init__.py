@@ -1,0 +1,1 @@
+"""Sandi: account and verification backend."""

@@ -1,0 +1,100 @@
+"""Settings: one frozen object built from the environment.
+
+This is the only module that reads ``os.environ``. Every limit in ``API.md`` is a
+setting so a stage can tune it without a code change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+# Used only when the stage is ``local`` and no key is configured. Deployed stages
+# must configure a secret (see README, "Configuration"); load_settings refuses
+# to start without one.
+_LOCAL_DEV_SECRET = "sandi-local-development-secret-never-use-in-aws"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the service, with the defaults of ``API.md``."""
+
+    stage: str = "local"
+    region: str = "ap-southeast-3"
+    table_prefix: str = "sandi-local-"
+    secret_key: str = ""
+    secret_ssm_param: str = ""
+
+    # delivery
+    ses_sender: str = "Sandi <no-reply@sandi.local>"
+    sms_sender_id: str = "SANDI"
+    sms_autofill_domain: str = ""
+    sms_android_hash: str = ""
+    app_name: str = "Sandi"
+
+    # codes
+    code_ttl: int = 300
+    code_max_attempts: int = 5
+    resend_cooldown: int = 60
+    max_sends_per_flow: int = 5
+    max_sends_per_destination: int = 10
+    destination_window: int = 86400
+    delivery_retry_after: int = 30
+
+    # flows
+    flow_ttl: int = 1800
+    registration_flow_ttl: int = 3600
+
+    # identity rules
+    kpj_length: int = 11
+
+    # sessions
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 86400
+    token_issuer: str = "sandi"
+
+    # argon2id (RFC 9106 second recommended option: 3 passes, 64 MiB)
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 1
+
+    # HTTP
+    max_body_bytes: int = 16384
+
+    def table(self, name: str) -> str:
+        """The DynamoDB table name for a logical table in this stage."""
+        return f"{self.table_prefix}{name}"
+
+
+def _env_name(field_name: str) -> str:
+    return "SANDI_" + field_name.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ``SANDI_*`` variables (and the AWS region variables)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(_env_name(f.name))
+        if raw is None or raw == "":
+            continue
+        values[f.name] = int(raw) if f.type == "int" else raw
+    if "region" not in values:
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+    stage = str(values.get("stage", Settings.stage))
+    values.setdefault("table_prefix", f"sandi-{stage}-")
+    if not values.get("secret_key") and not values.get("secret_ssm_param"):
+        if stage != "local":
+            raise RuntimeError("SANDI_SECRET_KEY or SANDI_SECRET_SSM_PARAM must be set outside the local stage")
+        values["secret_key"] = _LOCAL_DEV_SECRET
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this container, read once."""
+    return load_settings()

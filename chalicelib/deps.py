@@ -1,0 +1,78 @@
+"""The collaborators a flow works with, built once per container.
+
+Flows receive a ``Deps`` instead of reaching for globals, so tests hand in their own
+clock or sender. ``get_deps`` builds the production set lazily on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib import aws
+from chalicelib.clock import Clock, system_clock
+from chalicelib.config import Settings, get_settings
+from chalicelib.delivery import Sender
+from chalicelib.keys import Keys
+from chalicelib.passwords import SecretHasher
+from chalicelib.storage.store import Store
+
+
+@dataclass
+class Deps:
+    """Settings, keys, storage, delivery, hashing and time for one container."""
+
+    settings: Settings
+    store: Store
+    sender: Sender
+    clock: Clock
+    secret: str
+
+    @cached_property
+    def keys(self) -> Keys:
+        """Purpose keys derived from the stage secret."""
+        return Keys.from_secret(self.secret)
+
+    @cached_property
+    def hasher(self) -> SecretHasher:
+        """argon2id hashing with this stage's parameters."""
+        return SecretHasher(self.settings)
+
+
+def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | None = None) -> Deps:
+    """Production collaborators for ``settings`` (tests may override sender and clock)."""
+    from pynamodb.connection import Connection
+
+    from chalicelib.delivery.aws import AwsSender, SesEmailSender, SnsSmsSender
+    from chalicelib.storage.models import bind
+
+    bind(settings)
+    secret = settings.secret_key or aws.read_secret_parameter(settings.secret_ssm_param, settings.region)
+    if sender is None:
+        sender = AwsSender(
+            SesEmailSender(lambda: aws.client("ses", settings.region), settings.ses_sender),
+            SnsSmsSender(lambda: aws.client("sns", settings.region), settings.sms_sender_id),
+        )
+    store = Store(lambda: Connection(region=settings.region))
+    return Deps(settings=settings, store=store, sender=sender, clock=clock or system_clock, secret=secret)
+
+
+_deps: Deps | None = None
+_lock = threading.Lock()
+
+
+def get_deps() -> Deps:
+    """The container's collaborators, built on first use."""
+    global _deps
+    if _deps is None:
+        with _lock:
+            if _deps is None:
+                _deps = build_deps(get_settings())
+    return _deps
+
+
+def set_deps(deps: Deps | None) -> None:
+    """Replace the container's collaborators (tests)."""
+    global _deps
+    _deps = deps

@@ -1,0 +1,372 @@
+"""What every flow shares: loading, the flow view, and the code challenge steps.
+
+Sending a code: the flow item (with the code's HMAC) and the destination's send log
+are written in one transaction whose conditions enforce the cooldown and the caps;
+only then is the message handed to SES/SNS. If the provider refuses, the write is
+undone (the old challenge restored, the send stamp removed) and the client gets
+``503 delivery_unavailable``: nothing was consumed.
+
+Verifying a code: one conditional update raises the attempt counter *before* the
+comparison (refused once the limit is reached, the code expired or the state moved
+on); a second conditional update, bound to the code's id, consumes it and advances
+the state, so two correct submissions cannot both pass.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pynamodb.attributes import MapAttribute
+from pynamodb.expressions.update import Action
+
+from chalicelib import otp
+from chalicelib.clock import rfc3339, to_datetime
+from chalicelib.delivery import templates
+from chalicelib.deps import Deps
+from chalicelib.errors import ApiError, DeliveryFailed, retry_after
+from chalicelib.keys import keyed_hash
+from chalicelib.storage.models import FlowModel
+from chalicelib.storage.store import (
+    Conflict,
+    Txn,
+    challenge_of,
+    clear_challenge,
+    fill_challenge,
+    in_states,
+    live_flow,
+    set_challenge,
+)
+
+Kind = Literal["code", "notice"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message a challenge sends: a code, or a notice that stands in for one."""
+
+    channel: Literal["email", "sms"]
+    destination: str
+    purpose: str
+    kind: Kind = "code"
+
+
+def new_flow_id() -> str:
+    """An unguessable flow id (192 random bits)."""
+    return secrets.token_urlsafe(24)
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def check_flow(flow: FlowModel | None, flow_type: str, now: float) -> FlowModel:
+    """The flow if it exists, is of this type and is alive; else 404 or 410."""
+    if flow is None or flow.flow_type != flow_type:
+        raise ApiError("not_found")
+    if flow.expires_at <= to_datetime(now):
+        raise ApiError("flow_expired")
+    return flow
+
+
+def load_flow(deps: Deps, flow_id: str, flow_type: str, now: float) -> FlowModel:
+    """Read a flow (one round trip) and check it."""
+    return check_flow(deps.store.get(FlowModel, flow_id), flow_type, now)
+
+
+def flow_data(flow: FlowModel) -> dict[str, Any]:
+    """The flow's journey-specific data as a plain dict."""
+    data = flow.data
+    if isinstance(data, MapAttribute):
+        return dict(data.as_dict())
+    return dict(data or {})
+
+
+def require_state(flow: FlowModel, *states: str) -> None:
+    """409 wrong_state unless the flow is in one of ``states``."""
+    if flow.state not in states:
+        raise ApiError("wrong_state", {"state": flow.state})
+
+
+def mask_email(email: str) -> str:
+    """``budi@gmail.com`` -> ``bu***i@g***l.com``."""
+    local, _, domain = email.partition("@")
+    host, dot, tld = domain.rpartition(".")
+    if not dot:
+        host, tld = domain, ""
+
+    def part(text: str, keep: int) -> str:
+        if len(text) <= keep + 1:
+            return text[:1] + "***"
+        return text[:keep] + "***" + text[-1:]
+
+    return f"{part(local, 2)}@{part(host, 1)}{dot}{tld}"
+
+
+def mask_phone(phone: str) -> str:
+    """``+6281234567890`` -> ``+62812*****890``."""
+    return phone[:6] + "*" * max(0, len(phone) - 9) + phone[-3:]
+
+
+def mask_destination(channel: str, destination: str) -> str:
+    """A destination as the API may show it."""
+    return mask_email(destination) if channel == "email" else mask_phone(destination)
+
+
+def flow_view(deps: Deps, flow: FlowModel, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The flow as every step answers it."""
+    view: dict[str, Any] = {
+        "flow_id": flow.flow_id,
+        "type": flow.flow_type,
+        "state": flow.state,
+        "expires_at": rfc3339(flow.expires_at.timestamp()),
+    }
+    if extra:
+        view.update(extra)
+    challenge = challenge_of(flow)
+    if challenge is not None:
+        view["challenge"] = {
+            "channel": challenge.channel,
+            "destination": mask_destination(challenge.channel, challenge.destination),
+            "expires_at": rfc3339(challenge.expires_at),
+            "resend_available_at": rfc3339(challenge.resend_at),
+            "attempts_remaining": challenge.attempts_remaining(deps.settings.code_max_attempts),
+            "delivery": challenge.delivery,
+        }
+    return view
+
+
+# --- sending -------------------------------------------------------------------
+
+
+def destination_key(deps: Deps, channel: str, destination: str) -> str:
+    """The send-log key of a destination (keyed hash: no address in the table)."""
+    return "dest#" + keyed_hash(deps.keys.destination, channel, destination.lower())
+
+
+def _stamp(now: float) -> float:
+    # Unique within a number set: microseconds plus a random sub-microsecond part.
+    return round(now, 6) + secrets.randbelow(1000) / 1e9
+
+
+def deliver(deps: Deps, outgoing: Outgoing, code: str, lang: str) -> None:
+    """Hand the message to SES or SNS (raises DeliveryFailed)."""
+    s = deps.settings
+    if outgoing.channel == "email":
+        if outgoing.kind == "notice":
+            subject, body = templates.account_exists_email(lang, s.app_name)
+        else:
+            subject, body = templates.code_email(lang, code, s.code_ttl, outgoing.purpose, s.app_name)
+        deps.sender.send_email(outgoing.destination, subject, body)
+    else:
+        text = templates.code_sms(
+            lang, code, s.code_ttl, outgoing.purpose, s.app_name, s.sms_autofill_domain, s.sms_android_hash
+        )
+        deps.sender.send_sms(outgoing.destination, text)
+
+
+def _commit_with_send_log(deps: Deps, build: Any, counter_key: str, now: float) -> float:
+    """Commit ``build(txn)`` plus one send stamp; prune once if the log is full.
+
+    Returns the stamp written. The log is a rolling window: when it holds the cap, the
+    stamps older than the window are pruned and the write is tried once more.
+    """
+    s = deps.settings
+    for attempt in range(2):
+        stamp = _stamp(now)
+        txn = Txn()
+        build(txn)
+        deps.store.add_stamp(txn, counter_key, stamp, s.max_sends_per_destination, now + s.destination_window)
+        try:
+            deps.store.commit(txn)
+            return stamp
+        except Conflict as exc:
+            if "counter" not in exc.labels:
+                raise
+            left, oldest = deps.store.prune_stamps(counter_key, now - s.destination_window)
+            if left >= s.max_sends_per_destination or attempt == 1:
+                wait = (oldest + s.destination_window - now) if oldest is not None else s.resend_cooldown
+                raise retry_after("rate_limited", wait) from exc
+    raise AssertionError("unreachable")
+
+
+def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: float) -> FlowModel:
+    """Create a flow with its first challenge and send it (one transaction, then the send)."""
+    s = deps.settings
+    code, challenge = otp.issue(
+        deps.keys.code,
+        flow.flow_id,
+        outgoing.channel,
+        outgoing.destination,
+        now,
+        s.code_ttl,
+        s.resend_cooldown,
+        sends=1,
+        notice=outgoing.kind == "notice",
+    )
+    fill_challenge(flow, challenge)
+    counter_key = destination_key(deps, outgoing.channel, outgoing.destination)
+    stamp = _commit_with_send_log(
+        deps, lambda txn: txn.put("flow", flow, FlowModel.flow_id.does_not_exist()), counter_key, now
+    )
+    try:
+        deliver(deps, outgoing, code, lang)
+    except DeliveryFailed as exc:
+        deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == challenge.code_id)
+        deps.store.remove_stamp(counter_key, stamp)
+        raise retry_after("delivery_unavailable", s.delivery_retry_after) from exc
+    return flow
+
+
+def _check_resend(deps: Deps, flow: FlowModel, now: float) -> otp.Challenge | None:
+    """The current challenge, after the cooldown and per-flow cap are checked."""
+    current = challenge_of(flow)
+    if current is None:
+        return None
+    if now < current.resend_at:
+        raise retry_after("resend_too_soon", current.resend_at - now)
+    if current.sends >= deps.settings.max_sends_per_flow:
+        raise retry_after("rate_limited", flow.expires_at.timestamp() - now)
+    return current
+
+
+def send_challenge(
+    deps: Deps,
+    flow: FlowModel,
+    outgoing: Outgoing,
+    lang: str,
+    now: float,
+    allowed_states: tuple[str, ...],
+    next_state: str,
+    lifetime: int,
+    data: dict[str, Any] | None = None,
+) -> FlowModel:
+    """Send a new code on an existing flow: a first send for this step, or a resend.
+
+    A resend (a code is already outstanding) obeys the cooldown and the per-flow cap;
+    every send obeys the destination's rolling cap. The old code stops working.
+    """
+    s = deps.settings
+    current = _check_resend(deps, flow, now)
+    code, challenge = otp.issue(
+        deps.keys.code,
+        flow.flow_id,
+        outgoing.channel,
+        outgoing.destination,
+        now,
+        s.code_ttl,
+        s.resend_cooldown,
+        sends=(current.sends + 1) if current else 1,
+        notice=outgoing.kind == "notice",
+    )
+    same_challenge = (
+        FlowModel.ch_code_id == current.code_id if current else FlowModel.ch_code_id.does_not_exist()
+    )
+    condition = live_flow(flow.flow_id, flow.flow_type, now) & in_states(allowed_states) & same_challenge
+    actions = [
+        *set_challenge(challenge),
+        FlowModel.state.set(next_state),
+        FlowModel.updated_at.set(now),
+        FlowModel.expires_at.set(to_datetime(now + lifetime)),
+    ]
+    if data is not None:
+        actions.append(FlowModel.data.set(data))
+    counter_key = destination_key(deps, outgoing.channel, outgoing.destination)
+    try:
+        stamp = _commit_with_send_log(
+            deps, lambda txn: txn.update("flow", FlowModel(flow.flow_id), actions, condition), counter_key, now
+        )
+    except Conflict as exc:
+        # Another request changed the flow first (a parallel resend): explain from fresh state.
+        fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
+        require_state(fresh, *allowed_states)
+        _check_resend(deps, fresh, now)
+        raise ApiError("wrong_state", {"state": fresh.state}) from exc
+    try:
+        deliver(deps, outgoing, code, lang)
+    except DeliveryFailed as exc:
+        _undo_send(deps, flow, challenge, current)
+        deps.store.remove_stamp(counter_key, stamp)
+        raise retry_after("delivery_unavailable", s.delivery_retry_after) from exc
+    # The transaction returns nothing: show the flow as it was just written.
+    fill_challenge(flow, challenge)
+    flow.state, flow.updated_at, flow.expires_at = next_state, now, to_datetime(now + lifetime)
+    if data is not None:
+        flow.data = data
+    return flow
+
+
+def _undo_send(deps: Deps, before: FlowModel, sent: otp.Challenge, previous: otp.Challenge | None) -> None:
+    """Put the flow back as it was before a send the provider refused."""
+    restore: list[Action] = [
+        FlowModel.state.set(before.state),
+        FlowModel.expires_at.set(before.expires_at),
+        FlowModel.updated_at.set(before.updated_at),
+        FlowModel.data.set(flow_data(before)),
+    ]
+    restore += set_challenge(previous) if previous else clear_challenge()
+    try:
+        deps.store.update_flow(before.flow_id, restore, FlowModel.ch_code_id == sent.code_id)
+    except Conflict:
+        pass  # a newer send already replaced it; nothing of ours to undo
+
+
+# --- verifying -----------------------------------------------------------------
+
+
+def _explain_refusal(deps: Deps, flow_id: str, flow_type: str, state: str, now: float) -> ApiError:
+    """Why a conditional step on a flow was refused, read from the flow as it is now."""
+    flow = load_flow(deps, flow_id, flow_type, now)
+    challenge = challenge_of(flow)
+    if flow.state != state or challenge is None:
+        return ApiError("wrong_state", {"state": flow.state})
+    if challenge.attempts >= deps.settings.code_max_attempts:
+        return ApiError("code_locked", {"attempts_remaining": 0})
+    if challenge.expires_at <= now:
+        return ApiError("code_expired")
+    return ApiError("wrong_state", {"state": flow.state})
+
+
+def verify_code(
+    deps: Deps,
+    flow_id: str,
+    flow_type: str,
+    state: str,
+    code: str,
+    now: float,
+    next_state: str,
+    lifetime: int,
+    extra_actions: list[Action] | None = None,
+) -> FlowModel:
+    """Check a code and, if right, consume it and move the flow to ``next_state``."""
+    max_attempts = deps.settings.code_max_attempts
+    base = live_flow(flow_id, flow_type, now) & (FlowModel.state == state)
+    counted = (
+        base
+        & FlowModel.ch_code_id.exists()
+        & (FlowModel.ch_attempts < max_attempts)
+        & (FlowModel.ch_expires_at > now)
+    )
+    try:
+        flow = deps.store.update_flow(flow_id, [FlowModel.ch_attempts.add(1)], counted)
+    except Conflict as exc:
+        raise _explain_refusal(deps, flow_id, flow_type, state, now) from exc
+    challenge = challenge_of(flow)
+    assert challenge is not None
+    right = otp.code_matches(deps.keys.code, flow_id, challenge.code_id, code, challenge.code_hash)
+    if challenge.notice or not right:
+        remaining = challenge.attempts_remaining(max_attempts)
+        if remaining == 0:
+            raise ApiError("code_locked", {"attempts_remaining": 0})
+        raise ApiError("invalid_code", {"attempts_remaining": remaining})
+    actions = [
+        *clear_challenge(),
+        FlowModel.state.set(next_state),
+        FlowModel.updated_at.set(now),
+        FlowModel.expires_at.set(to_datetime(now + lifetime)),
+        *(extra_actions or []),
+    ]
+    try:
+        return deps.store.update_flow(flow_id, actions, base & (FlowModel.ch_code_id == challenge.code_id))
+    except Conflict as exc:
+        raise _explain_refusal(deps, flow_id, flow_type, state, now) from exc

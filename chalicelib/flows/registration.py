@@ -1,0 +1,293 @@
+"""Registration: email + code, profile, phone + SMS code, password, account.
+
+States: email_verification -> profile -> phone -> phone_verification -> password -> completed.
+
+An email that already has an account gets the same answer and flow; the address is
+sent a notice instead of a code, and no code ever verifies (see ``otp.issue``). The
+account, its four uniqueness claims, the flow's completion and the first session are
+written in one transaction, so racing flows give exactly one account.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from typing import Any
+
+from chalicelib.deps import Deps
+from chalicelib.errors import ApiError
+from chalicelib.flows import common
+from chalicelib.flows.common import Outgoing
+from chalicelib.flows.sessions import new_session, profile_view
+from chalicelib.keys import keyed_hash, same
+from chalicelib.storage import claim_key
+from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
+from chalicelib.storage.store import Conflict, Txn, in_states, live_flow
+from chalicelib.validation import (
+    Collector,
+    digit_runs,
+    email_key,
+    mask_nik,
+    nik_matches_birth_date,
+    parse_birth_date,
+    parse_code,
+    parse_email,
+    parse_full_name,
+    parse_kpj,
+    parse_membership_type,
+    parse_nik,
+    parse_phone,
+    parse_text,
+    password_problems,
+)
+
+FLOW_TYPE = "registration"
+PURPOSE = "registration"
+
+EMAIL_VERIFICATION = "email_verification"
+PROFILE = "profile"
+PHONE = "phone"
+PHONE_VERIFICATION = "phone_verification"
+PASSWORD = "password"
+COMPLETED = "completed"
+
+CLAIM_ERRORS = {"nik": "nik_registered", "phone": "phone_registered", "kpj": "kpj_registered"}
+
+
+def _lifetime(deps: Deps) -> int:
+    return deps.settings.registration_flow_ttl
+
+
+def _today(now: float) -> date:
+    return datetime.fromtimestamp(now, tz=timezone.utc).date()
+
+
+def _code(body: dict[str, Any]) -> str:
+    fields = Collector(body)
+    code = fields.field("code", parse_code)
+    fields.raise_if_any()
+    assert code is not None
+    return code
+
+
+def start(deps: Deps, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Open a flow for an email and send it a code (or, if registered, a notice)."""
+    fields = Collector(body)
+    email = fields.field("email", parse_email)
+    fields.raise_if_any()
+    assert email is not None
+    now = deps.clock()
+    registered = deps.store.claim_owner(claim_key("email", email_key(email))) is not None
+    flow = FlowModel(
+        common.new_flow_id(),
+        flow_type=FLOW_TYPE,
+        state=EMAIL_VERIFICATION,
+        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=timezone.utc),
+        created_at=now,
+        updated_at=now,
+        lang=lang,
+        data={"email": email},
+    )
+    outgoing = Outgoing("email", email, PURPOSE, "notice" if registered else "code")
+    flow = common.start_flow(deps, flow, outgoing, lang, now)
+    return common.flow_view(deps, flow)
+
+
+def get(deps: Deps, flow_id: str) -> dict[str, Any]:
+    """The flow as it stands."""
+    return common.flow_view(deps, common.load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
+
+
+def verify_email(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the emailed code; the flow moves to ``profile``."""
+    code = _code(body)
+    now = deps.clock()
+    flow = common.verify_code(deps, flow_id, FLOW_TYPE, EMAIL_VERIFICATION, code, now, PROFILE, _lifetime(deps))
+    return common.flow_view(deps, flow)
+
+
+def resend_email(deps: Deps, flow_id: str, lang: str) -> dict[str, Any]:
+    """A fresh email code (the previous one stops working)."""
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    common.require_state(flow, EMAIL_VERIFICATION)
+    challenge_notice = bool(flow.ch_notice)
+    outgoing = Outgoing("email", common.flow_data(flow)["email"], PURPOSE, "notice" if challenge_notice else "code")
+    flow = common.send_challenge(
+        deps, flow, outgoing, lang, now, (EMAIL_VERIFICATION,), EMAIL_VERIFICATION, _lifetime(deps)
+    )
+    return common.flow_view(deps, flow)
+
+
+def _parse_profile(deps: Deps, body: dict[str, Any], now: float) -> dict[str, Any]:
+    fields = Collector(body)
+    membership = fields.field("membership_type", parse_membership_type)
+    name = fields.field("full_name", parse_full_name)
+    born = fields.field("birth_date", lambda v: parse_birth_date(v, _today(now)))
+    nik = fields.field("nik", parse_nik)
+    kpj = fields.field("kpj", lambda v: parse_kpj(v, deps.settings.kpj_length))
+    if nik and born and not nik_matches_birth_date(nik, born):
+        fields.add("nik", "birth_date_mismatch")
+    fields.raise_if_any()
+    assert nik is not None and born is not None
+    return {
+        "membership_type": membership,
+        "full_name": name,
+        "birth_date": born.isoformat(),
+        "nik_hash": keyed_hash(deps.keys.nik, nik),
+        "nik_masked": mask_nik(nik),
+        "kpj": kpj,
+    }
+
+
+def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Record who the person is; a NIK or KPJ that has an account is refused (409)."""
+    now = deps.clock()
+    profile = _parse_profile(deps, body, now)
+    flow, nik_owner, kpj_owner = deps.store.get_many(
+        (FlowModel, flow_id),
+        (ClaimModel, claim_key("nik", profile["nik_hash"])),
+        (ClaimModel, claim_key("kpj", profile["kpj"])),
+    )
+    flow = common.check_flow(flow, FLOW_TYPE, now)
+    allowed = (PROFILE, PHONE)  # the person may go back and correct the profile before the phone step
+    common.require_state(flow, *allowed)
+    if nik_owner is not None:
+        raise ApiError("nik_registered")
+    if kpj_owner is not None:
+        raise ApiError("kpj_registered")
+    data = {"email": common.flow_data(flow)["email"], **profile}
+    try:
+        flow = deps.store.update_flow(
+            flow_id,
+            [
+                FlowModel.data.set(data),
+                FlowModel.state.set(PHONE),
+                FlowModel.updated_at.set(now),
+                FlowModel.expires_at.set(datetime.fromtimestamp(now + _lifetime(deps), tz=timezone.utc)),
+            ],
+            live_flow(flow_id, FLOW_TYPE, now) & in_states(allowed),
+        )
+    except Conflict as exc:
+        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+        raise ApiError("wrong_state", {"state": fresh.state}) from exc
+    return common.flow_view(deps, flow)
+
+
+def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Record the phone and text it a code; a number that has an account is refused (409)."""
+    fields = Collector(body)
+    phone = fields.field("phone", parse_phone)
+    fields.raise_if_any()
+    assert phone is not None
+    now = deps.clock()
+    flow, owner = deps.store.get_many((FlowModel, flow_id), (ClaimModel, claim_key("phone", phone)))
+    flow = common.check_flow(flow, FLOW_TYPE, now)
+    allowed = (PHONE, PHONE_VERIFICATION)  # a mistyped number may be replaced (resend rules apply)
+    common.require_state(flow, *allowed)
+    if owner is not None:
+        raise ApiError("phone_registered")
+    data = {**common.flow_data(flow), "phone": phone}
+    flow = common.send_challenge(
+        deps, flow, Outgoing("sms", phone, PURPOSE), lang, now, allowed, PHONE_VERIFICATION, _lifetime(deps), data
+    )
+    return common.flow_view(deps, flow)
+
+
+def verify_phone(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the SMS code; the flow moves to ``password``."""
+    code = _code(body)
+    now = deps.clock()
+    flow = common.verify_code(deps, flow_id, FLOW_TYPE, PHONE_VERIFICATION, code, now, PASSWORD, _lifetime(deps))
+    return common.flow_view(deps, flow)
+
+
+def resend_phone(deps: Deps, flow_id: str, lang: str) -> dict[str, Any]:
+    """A fresh SMS code to the same number."""
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    common.require_state(flow, PHONE_VERIFICATION)
+    outgoing = Outgoing("sms", common.flow_data(flow)["phone"], PURPOSE)
+    flow = common.send_challenge(
+        deps, flow, outgoing, lang, now, (PHONE_VERIFICATION,), PHONE_VERIFICATION, _lifetime(deps)
+    )
+    return common.flow_view(deps, flow)
+
+
+def _check_password(deps: Deps, body: dict[str, Any], data: dict[str, Any]) -> str:
+    fields = Collector(body)
+    password = fields.field("password", parse_text)
+    confirmation = fields.field("password_confirmation", parse_text)
+    if password is not None:
+        problems = password_problems(password, data["email"], data["full_name"])
+        if any(same(keyed_hash(deps.keys.nik, run), data["nik_hash"]) for run in digit_runs(password, 16)):
+            problems.append("contains_personal_data")
+        if problems:
+            fields.add("password", *dict.fromkeys(problems))
+    fields.raise_if_any()
+    assert password is not None
+    if confirmation != password:
+        raise ApiError("password_mismatch")
+    return password
+
+
+def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create the account, claim its unique values and sign the person in."""
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    common.require_state(flow, PASSWORD)
+    data = common.flow_data(flow)
+    password = _check_password(deps, body, data)
+    account = AccountModel(
+        secrets.token_hex(16),
+        status="active",
+        email=data["email"],
+        phone=data["phone"],
+        full_name=data["full_name"],
+        birth_date=data["birth_date"],
+        nik_hash=data["nik_hash"],
+        nik_masked=data["nik_masked"],
+        kpj=data["kpj"],
+        membership_type=data["membership_type"],
+        password_hash=deps.hasher.hash(password),
+        created_at=now,
+        updated_at=now,
+    )
+    session, tokens = new_session(deps, account.account_id, now)
+    txn = Txn()
+    txn.put("account", account, AccountModel.account_id.does_not_exist())
+    claims = {
+        "email": email_key(account.email),
+        "nik": account.nik_hash,
+        "phone": account.phone,
+        "kpj": account.kpj,
+    }
+    for kind, value in claims.items():
+        claim = ClaimModel(claim_key(kind, value), account_id=account.account_id, created_at=now)
+        txn.put(kind, claim, ClaimModel.claim_key.does_not_exist())
+    txn.put("session", session)
+    txn.update(
+        "flow",
+        FlowModel(flow_id),
+        # The flow keeps no personal data once the account holds it.
+        [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now), FlowModel.data.set({})],
+        live_flow(flow_id, FLOW_TYPE, now) & (FlowModel.state == PASSWORD),
+    )
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        raise _completion_refused(deps, flow_id, now, exc.labels) from exc
+    return {"account": profile_view(account), "session": tokens}
+
+
+def _completion_refused(deps: Deps, flow_id: str, now: float, labels: frozenset[str]) -> ApiError:
+    if "flow" in labels:
+        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+        return ApiError("wrong_state", {"state": fresh.state})
+    for kind, key in CLAIM_ERRORS.items():
+        if kind in labels:
+            return ApiError(key)
+    if "email" in labels:
+        # The address was verified by this person, so saying it has an account reveals nothing new.
+        return ApiError("email_registered_during_flow", {"state": PASSWORD})
+    return ApiError("wrong_state", {"state": PASSWORD})

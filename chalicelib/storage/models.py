@@ -1,0 +1,142 @@
+"""PynamoDB models: storage only, no business rules.
+
+Table names are bound at run time from Settings (``bind``) so each stage, and each
+test, has its own. Every item that expires carries ``expires_at`` as a TTLAttribute;
+DynamoDB's TTL deletion lags by up to two days, so readers check it too.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class _Base(Model):
+    class Meta:
+        abstract = True
+        table_name = "unbound"
+        region = "ap-southeast-3"
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 2
+
+
+class AccountModel(_Base):
+    """A person's account. NIK is kept only as a keyed hash and a masked form."""
+
+    class Meta(_Base.Meta):
+        table_name = "accounts"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(default="active")
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    birth_date = UnicodeAttribute()
+    nik_hash = UnicodeAttribute()
+    nik_masked = UnicodeAttribute()
+    kpj = UnicodeAttribute()
+    membership_type = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    pin_hash = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class ClaimModel(_Base):
+    """Ownership of a unique value (``email#…``, ``nik#<hmac>``, ``phone#…``, ``kpj#…``)."""
+
+    class Meta(_Base.Meta):
+        table_name = "claims"
+
+    claim_key = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+
+
+class FlowModel(_Base):
+    """A multi-step journey and, while a code is outstanding, its challenge.
+
+    The challenge lives in the flow item (``ch_*``) so that counting an attempt and
+    advancing the flow are conditional writes on one item: no step needs more than
+    two round trips, and no cross-item race exists between code and state.
+    """
+
+    class Meta(_Base.Meta):
+        table_name = "flows"
+
+    flow_id = UnicodeAttribute(hash_key=True)
+    flow_type = UnicodeAttribute()
+    state = UnicodeAttribute()
+    expires_at = TTLAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    lang = UnicodeAttribute(default="id")
+    account_id = UnicodeAttribute(null=True)
+    data = MapAttribute(default=dict)  # type: ignore[var-annotated]
+
+    ch_channel = UnicodeAttribute(null=True)
+    ch_destination = UnicodeAttribute(null=True)
+    ch_code_id = UnicodeAttribute(null=True)
+    ch_code_hash = UnicodeAttribute(null=True)
+    ch_expires_at = NumberAttribute(null=True)
+    ch_resend_at = NumberAttribute(null=True)
+    ch_attempts = NumberAttribute(null=True)
+    ch_sends = NumberAttribute(null=True)
+    ch_delivery = UnicodeAttribute(null=True)
+    ch_notice = BooleanAttribute(null=True)
+
+
+class SessionModel(_Base):
+    """A signed-in session; the refresh token is kept only as a keyed hash."""
+
+    class Meta(_Base.Meta):
+        table_name = "sessions"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    family_id = UnicodeAttribute()
+    refresh_hash = UnicodeAttribute()
+    created_at = NumberAttribute()
+    expires_at = TTLAttribute()
+    revoked = BooleanAttribute(default=False)
+
+
+class CounterModel(_Base):
+    """A rolling-window send log: the send times within the window, as a number set."""
+
+    class Meta(_Base.Meta):
+        table_name = "counters"
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    stamps = NumberSetAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[_Base], ...] = (AccountModel, ClaimModel, FlowModel, SessionModel, CounterModel)
+LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at this stage's tables and region."""
+    for model, logical in LOGICAL_NAMES.items():
+        model.Meta.table_name = settings.table(logical)
+        model.Meta.region = settings.region
+        model._connection = None  # PynamoDB caches the connection with the old name
+
+
+def create_tables(settings: Settings) -> None:
+    """Create every missing table, on demand, with TTL on ``expires_at`` (local stage, tests)."""
+    bind(settings)
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

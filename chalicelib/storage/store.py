@@ -1,0 +1,311 @@
+"""The storage interface the flows use: reads and the conditional writes.
+
+Every write that guards a rule (single use, attempt limits, uniqueness, send caps) is
+a DynamoDB condition here, so the rule holds across any number of Lambda containers.
+A failed condition raises ``Conflict`` naming what failed; any other DynamoDB failure
+raises ``StorageUnavailable`` (the API answers 503 and nothing is half-written,
+because every multi-item change is one transaction).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from chalicelib.clock import to_datetime
+from chalicelib.errors import StorageUnavailable
+from chalicelib.otp import Challenge
+from chalicelib.storage.models import AccountModel, ClaimModel, CounterModel, FlowModel, SessionModel
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Model)
+
+_CONDITION_FAILED = ("ConditionalCheckFailedException", "ConditionalCheckFailed")
+
+
+class Conflict(Exception):
+    """A conditional write was refused; ``labels`` names the items whose condition failed."""
+
+    def __init__(self, labels: Iterable[str]) -> None:
+        self.labels = frozenset(labels)
+        super().__init__(",".join(sorted(self.labels)))
+
+
+def _guard(fn: F) -> F:
+    """Turn DynamoDB failures other than a refused condition into StorageUnavailable."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Conflict:
+            raise
+        except PynamoDBException as exc:
+            if exc.cause_response_code in _CONDITION_FAILED:
+                raise Conflict({"item"}) from exc
+            log.warning("dynamodb %s failed: %s", fn.__name__, exc.cause_response_code or type(exc).__name__)
+            raise StorageUnavailable(fn.__name__) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Txn:
+    """A write transaction whose items carry labels, so a refusal says which failed.
+
+    PynamoDB sends condition checks, deletes, puts and updates in that order; the
+    labels are kept in the same order to line up with the cancellation reasons.
+    """
+
+    _KINDS = ("check", "delete", "put", "update")
+
+    def __init__(self) -> None:
+        self._ops: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {k: [] for k in self._KINDS}
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        """Write a whole item."""
+        self._ops["put"].append((label, lambda tw: tw.save(item, condition=condition)))
+
+    def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None) -> None:
+        """Update attributes of an item."""
+        self._ops["update"].append((label, lambda tw: tw.update(item, actions=actions, condition=condition)))
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        """Delete an item."""
+        self._ops["delete"].append((label, lambda tw: tw.delete(item, condition=condition)))
+
+    def labels(self) -> list[str]:
+        """Labels in the order DynamoDB reports cancellation reasons."""
+        return [label for kind in self._KINDS for label, _ in self._ops[kind]]
+
+    def commit(self, connection: Any, attempts: int = 3) -> None:
+        """Run the transaction; raise Conflict with the labels of failed conditions."""
+        for attempt in range(attempts):
+            try:
+                with TransactWrite(connection=connection) as tw:
+                    for kind in self._KINDS:
+                        for _, op in self._ops[kind]:
+                            op(tw)
+                return
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                failed = {
+                    label
+                    for label, reason in zip(self.labels(), reasons)
+                    if reason is not None and reason.code in _CONDITION_FAILED
+                }
+                if failed:
+                    raise Conflict(failed) from exc
+                conflicted = any(r is not None and r.code == "TransactionConflict" for r in reasons)
+                if conflicted and attempt + 1 < attempts:
+                    continue  # another transaction touched an item; the next try sees its result
+                log.warning("dynamodb transaction failed: %s", exc.cause_response_code)
+                raise StorageUnavailable("transaction") from exc
+            except PynamoDBException as exc:
+                log.warning("dynamodb transaction failed: %s", exc.cause_response_code or type(exc).__name__)
+                raise StorageUnavailable("transaction") from exc
+
+
+def challenge_of(flow: FlowModel) -> Challenge | None:
+    """The outstanding challenge stored in a flow item, if any."""
+    if not flow.ch_code_id:
+        return None
+    return Challenge(
+        channel=flow.ch_channel or "",
+        destination=flow.ch_destination or "",
+        code_id=flow.ch_code_id,
+        code_hash=flow.ch_code_hash or "",
+        expires_at=float(flow.ch_expires_at or 0),
+        resend_at=float(flow.ch_resend_at or 0),
+        attempts=int(flow.ch_attempts or 0),
+        sends=int(flow.ch_sends or 0),
+        delivery=flow.ch_delivery or "sent",
+        notice=bool(flow.ch_notice),
+    )
+
+
+def set_challenge(challenge: Challenge) -> list[Action]:
+    """Update actions that store a challenge in its flow item."""
+    return [
+        FlowModel.ch_channel.set(challenge.channel),
+        FlowModel.ch_destination.set(challenge.destination),
+        FlowModel.ch_code_id.set(challenge.code_id),
+        FlowModel.ch_code_hash.set(challenge.code_hash),
+        FlowModel.ch_expires_at.set(challenge.expires_at),
+        FlowModel.ch_resend_at.set(challenge.resend_at),
+        FlowModel.ch_attempts.set(challenge.attempts),
+        FlowModel.ch_sends.set(challenge.sends),
+        FlowModel.ch_delivery.set(challenge.delivery),
+        FlowModel.ch_notice.set(challenge.notice),
+    ]
+
+
+CHALLENGE_ATTRIBUTES = (
+    FlowModel.ch_channel,
+    FlowModel.ch_destination,
+    FlowModel.ch_code_id,
+    FlowModel.ch_code_hash,
+    FlowModel.ch_expires_at,
+    FlowModel.ch_resend_at,
+    FlowModel.ch_attempts,
+    FlowModel.ch_sends,
+    FlowModel.ch_delivery,
+    FlowModel.ch_notice,
+)
+
+
+def clear_challenge() -> list[Action]:
+    """Update actions that remove the challenge from its flow item."""
+    return [attr.remove() for attr in CHALLENGE_ATTRIBUTES]
+
+
+def fill_challenge(flow: FlowModel, challenge: Challenge) -> None:
+    """Set challenge attributes on an unsaved flow item."""
+    for attr in CHALLENGE_ATTRIBUTES:
+        setattr(flow, attr.attr_name, getattr(challenge, attr.attr_name[3:]))
+
+
+def live_flow(flow_id: str, flow_type: str, now: float) -> Condition:
+    """The flow exists, is of this type and has not expired."""
+    return (
+        FlowModel.flow_id.exists()
+        & (FlowModel.flow_type == flow_type)
+        & (FlowModel.expires_at > to_datetime(now))
+    )
+
+
+def in_states(states: Iterable[str]) -> Condition:
+    """The flow is in one of these states."""
+    return FlowModel.state.is_in(*states)
+
+
+class Store:
+    """Reads and conditional writes over the stage's tables."""
+
+    def __init__(self, connection_factory: Callable[[], Any]) -> None:
+        self._connection_factory = connection_factory
+        self._connection: Any = None
+
+    @property
+    def connection(self) -> Any:
+        """The low-level connection used for transactions (created once)."""
+        if self._connection is None:
+            self._connection = self._connection_factory()
+        return self._connection
+
+    # --- reads -------------------------------------------------------------------
+
+    @staticmethod
+    def _get(model: type[M], key: str) -> M | None:
+        try:
+            return model.get(key, consistent_read=True)
+        except model.DoesNotExist:
+            return None
+
+    @_guard
+    def get(self, model: type[M], key: str) -> M | None:
+        """One item by key, strongly consistent, or None."""
+        return self._get(model, key)
+
+    @_guard
+    def get_many(self, *keys: tuple[type[Model], str]) -> list[Any]:
+        """Several items in one round trip (a TransactGet: consistent), None where missing."""
+        with TransactGet(connection=self.connection) as tg:
+            futures = [tg.get(model, key) for model, key in keys]
+        out: list[Any] = []
+        for future in futures:
+            try:
+                out.append(future.get())
+            except Exception:  # pynamodb raises DoesNotExist for a missing item
+                out.append(None)
+        return out
+
+    # --- flows -------------------------------------------------------------------
+
+    @_guard
+    def update_flow(self, flow_id: str, actions: list[Action], condition: Condition) -> FlowModel:
+        """A conditional update of one flow; returns the item as written."""
+        flow = FlowModel(flow_id)
+        try:
+            flow.update(actions=actions, condition=condition)
+        except PynamoDBException as exc:
+            if exc.cause_response_code in _CONDITION_FAILED:
+                raise Conflict({"flow"}) from exc
+            raise
+        return flow
+
+    @_guard
+    def delete_flow(self, flow_id: str, condition: Condition | None = None) -> None:
+        """Delete a flow (compensation when its first message could not be sent)."""
+        FlowModel(flow_id).delete(condition=condition)
+
+    def commit(self, txn: Txn) -> None:
+        """Run a labelled transaction."""
+        txn.commit(self.connection)
+
+    # --- rolling send log --------------------------------------------------------
+
+    @staticmethod
+    def add_stamp(txn: Txn, counter_key: str, stamp: float, limit: int, expires_at: float) -> None:
+        """Add a send to a rolling log in ``txn``, refused once it holds ``limit`` sends.
+
+        A number set is used so a stamp can be removed again without reading the item
+        (compensation, pruning); stamps are unique to the microsecond.
+        """
+        txn.update(
+            "counter",
+            CounterModel(counter_key),
+            actions=[CounterModel.stamps.add({stamp}), CounterModel.expires_at.set(to_datetime(expires_at))],
+            condition=CounterModel.stamps.does_not_exist() | (size(CounterModel.stamps) < limit),
+        )
+
+    @_guard
+    def prune_stamps(self, counter_key: str, cutoff: float) -> tuple[int, float | None]:
+        """Drop sends older than ``cutoff``; return (sends left, oldest left)."""
+        item = self._get(CounterModel, counter_key)
+        stamps = set(item.stamps or ()) if item else set()
+        stale = {s for s in stamps if s <= cutoff}
+        if stale:
+            CounterModel(counter_key).update(actions=[CounterModel.stamps.delete(stale)])
+        left = stamps - stale
+        return len(left), (min(left) if left else None)
+
+    @_guard
+    def remove_stamp(self, counter_key: str, stamp: float) -> None:
+        """Take back one send (its message was never accepted by the provider)."""
+        CounterModel(counter_key).update(actions=[CounterModel.stamps.delete({stamp})])
+
+    # --- accounts ----------------------------------------------------------------
+
+    @_guard
+    def claim_owner(self, claim_key: str) -> str | None:
+        """The account holding a unique value, if any."""
+        claim = self._get(ClaimModel, claim_key)
+        return claim.account_id if claim else None
+
+
+__all__ = [
+    "AccountModel",
+    "ClaimModel",
+    "Conflict",
+    "CounterModel",
+    "FlowModel",
+    "SessionModel",
+    "Store",
+    "Txn",
+    "challenge_of",
+    "clear_challenge",
+    "fill_challenge",
+    "in_states",
+    "live_flow",
+    "set_challenge",
+]

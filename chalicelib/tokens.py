@@ -1,0 +1,56 @@
+"""Access tokens (JWT, HS256) and refresh tokens (256-bit random, stored hashed)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.keys import keyed_hash
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a valid access token says."""
+
+    account_id: str
+    session_id: str
+
+
+def issue_access_token(key: bytes, issuer: str, account_id: str, session_id: str, now: float, ttl: int) -> str:
+    """A signed, short-lived access token naming the account and the session."""
+    import jwt
+
+    payload = {"iss": issuer, "sub": account_id, "sid": session_id, "iat": int(now), "exp": int(now) + ttl}
+    return jwt.encode(payload, key, algorithm=ALGORITHM)
+
+
+def read_access_token(key: bytes, issuer: str, token: str, now: float) -> AccessClaims | None:
+    """The claims of a valid token, or None (bad signature, ``alg: none``, expired...)."""
+    import jwt
+
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "sub", "sid", "iss"], "verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(payload.get("exp"), int) or payload["exp"] <= now:
+        return None
+    return AccessClaims(account_id=str(payload["sub"]), session_id=str(payload["sid"]))
+
+
+def new_refresh_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(key: bytes, token: str) -> str:
+    """How a refresh token is stored."""
+    return keyed_hash(key, "refresh", token)
