@@ -19,9 +19,9 @@ app = Chalice(app_name="sandi")
 app.log.setLevel(logging.INFO)
 logging.getLogger("sandi").setLevel(logging.INFO)
 
-# Chalice answers 415 itself for an unlisted type; listing the usual ones lets the
-# contract's 400 malformed_request answer a body that is not JSON.
-CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+# Chalice answers 415 itself for an unlisted type; accepting any lets the contract's
+# 400 malformed_request answer a body that is not JSON.
+CONTENT_TYPES = ["*/*"]
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 

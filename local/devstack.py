@@ -1,0 +1,332 @@
+"""The whole local stack in one process: AWS emulator, tables, API and inbox.
+
+    python -m local.devstack            # what `make run` starts
+
+- moto's server plays DynamoDB, SES and SNS on 127.0.0.1 (``SANDI_EMULATOR_PORT``,
+  default 4566); the app reaches it through ``AWS_ENDPOINT_URL`` like real AWS.
+- The tables are created (with TTL) and the SES sender identity verified.
+- The API is served on ``SANDI_API_PORT`` (8000) by chalice's local server, with
+  unknown routes answered in the contract's shape, as API Gateway's gateway
+  responses do in a deployed stage.
+- The inbox on ``SANDI_INBOX_PORT`` (8025) shows every email and SMS the emulator's
+  SES and SNS received: ``/`` (HTML), ``GET /api/messages``, ``DELETE /api/messages``.
+
+Nothing here is deployed: chalice packages only ``app.py`` and ``chalicelib/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from email.utils import parseaddr
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+REGION = "ap-southeast-3"
+
+
+def prepare_environment(emulator_port: int) -> None:
+    """Fake credentials, one region, and every AWS call pointed at the emulator."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": os.environ.get("SANDI_REGION", REGION),
+            "AWS_REGION": os.environ.get("SANDI_REGION", REGION),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}",
+            "SANDI_STAGE": os.environ.get("SANDI_STAGE", "local"),
+        }
+    )
+
+
+def apply_stage_environment() -> None:
+    """The stage's variables from ``.chalice/config.json``, as chalice applies them."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    stage = os.environ["SANDI_STAGE"]
+    os.environ.update(config.get("environment_variables", {}))
+    os.environ.update(config["stages"][stage].get("environment_variables", {}))
+
+
+# --- emulator -----------------------------------------------------------------------
+
+
+class _Serialized:
+    """Runs one emulator request at a time.
+
+    DynamoDB applies each conditional write atomically; moto evaluates a condition and
+    applies the write as separate Python steps with no lock, so two threads could both
+    pass a condition. Serializing requests restores the guarantee the code relies on.
+    After each request the new outgoing messages are stamped with the time they arrived.
+    """
+
+    def __init__(self, app: Any, on_request: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._on_request = on_request
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self._lock:
+            body = list(self._app(environ, start_response))
+            self._on_request()
+            return body
+
+
+class Emulator:
+    """moto's threaded server on loopback, serialized, with a view of sent messages."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.inbox = Inbox()
+
+    def start(self) -> None:
+        """Serve the emulator in a background thread."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                return
+
+        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.inbox.stamp_new)
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=QuietHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="emulator")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+
+
+class Inbox:
+    """Every email and SMS the emulator's SES and SNS accepted, newest first."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _backends() -> tuple[Any, Any]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
+
+        region = os.environ.get("AWS_DEFAULT_REGION", REGION)
+        return ses_backends[DEFAULT_ACCOUNT_ID][region], sns_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def _raw(self) -> list[dict[str, Any]]:
+        ses, sns = self._backends()
+        out: list[dict[str, Any]] = []
+        for message in list(ses.sent_messages):
+            to = (getattr(message, "destinations", None) or {}).get("ToAddresses") or [""]
+            out.append(
+                {
+                    "id": f"email-{message.id}",
+                    "channel": "email",
+                    "to": to[0],
+                    "subject": getattr(message, "subject", None),
+                    "body": getattr(message, "body", ""),
+                }
+            )
+        for message_id, (phone, text) in list(sns.sms_messages.items()):
+            out.append({"id": f"sms-{message_id}", "channel": "sms", "to": phone, "subject": None, "body": text})
+        return out
+
+    def stamp_new(self) -> None:
+        """Record the arrival time of messages not seen before."""
+        now = time.time()
+        with self._lock:
+            for position, message in enumerate(self._raw()):
+                # position keeps the order of messages that arrived in the same request
+                self._seen.setdefault(message["id"], now + position * 1e-6)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The contract's message list, newest first."""
+        self.stamp_new()
+        with self._lock:
+            listed = [dict(m, sent_at=self._seen[m["id"]]) for m in self._raw() if m["id"] in self._seen]
+        listed.sort(key=lambda m: m["sent_at"], reverse=True)
+        for m in listed:
+            m["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m["sent_at"]))
+        return listed
+
+    def clear(self) -> None:
+        """Forget every message."""
+        ses, sns = self._backends()
+        with self._lock:
+            ses.sent_messages.clear()
+            sns.sms_messages.clear()
+            self._seen.clear()
+
+
+def _inbox_page(messages: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
+            html.escape(m["sent_at"]),
+            html.escape(m["channel"]),
+            html.escape(m["to"]),
+            html.escape(m["subject"] or ""),
+            html.escape(m["body"] or ""),
+        )
+        for m in messages
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='3'>"
+        "<title>Sandi local inbox</title><style>body{font-family:sans-serif;margin:1em}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px;"
+        "vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0}</style></head><body>"
+        f"<h1>Sandi local inbox</h1><p>{len(messages)} message(s), newest first. "
+        "JSON: <code>GET /api/messages</code>; empty it with <code>DELETE /api/messages</code>.</p>"
+        "<table><tr><th>sent at</th><th>channel</th><th>to</th><th>subject</th><th>body</th></tr>"
+        f"{rows}</table></body></html>"
+    )
+
+
+def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
+    """The inbox's HTTP handler class."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            path = self.path.split("?")[0]
+            if path == "/api/messages":
+                self._send(200, json.dumps({"messages": inbox.messages()}).encode(), "application/json")
+            elif path == "/":
+                self._send(200, _inbox_page(inbox.messages()).encode(), "text/html; charset=utf-8")
+            else:
+                self._send(404, b'{"error": "not found"}', "application/json")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            if self.path.split("?")[0] == "/api/messages":
+                inbox.clear()
+                self._send(200, b'{"messages": []}', "application/json")
+            else:
+                self._send(404, b'{"error": "not found"}', "application/json")
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            return
+
+    return Handler
+
+
+# --- tables and identities ----------------------------------------------------------
+
+
+def provision() -> None:
+    """Create the tables and verify the SES sender, as a deployed stage has them."""
+    import boto3
+
+    from chalicelib.config import get_settings
+    from chalicelib.storage.models import create_tables
+
+    settings = get_settings()
+    create_tables(settings)
+    sender = parseaddr(settings.ses_sender)[1]
+    boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=sender)
+
+
+# --- API ------------------------------------------------------------------------------
+
+
+def contract_handler() -> type:
+    """chalice's local request handler, answering unknown routes in the contract's shape."""
+    from chalice.local import ChaliceRequestHandler
+
+    from chalicelib.errors import ApiError
+    from chalicelib.http import language
+
+    class Handler(ChaliceRequestHandler):
+        def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+            raw = body if isinstance(body, bytes) else (body or "").encode()
+            missing_route = code == 403 and (b"Missing Authentication Token" in raw or b"Credential" in raw)
+            if missing_route or code == 405:
+                error = ApiError("not_found")
+                lang = language({k.lower(): v for k, v in self.headers.items()})
+                code, headers = 404, {"Content-Type": "application/json"}
+                body = json.dumps(error.body(lang), ensure_ascii=False)
+            super()._send_http_response(code, headers, body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    return Handler
+
+
+def api_server(host: str, port: int) -> Any:
+    """chalice's local server for the ``local`` stage, without autoreload."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import LocalDevServer
+
+    factory = CLIFactory(str(PROJECT_DIR))
+    config = factory.create_config_obj(chalice_stage_name=os.environ.get("SANDI_STAGE", "local"))
+    return LocalDevServer(config.chalice_app, config, host, port, handler_cls=contract_handler())
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start everything and serve until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("SANDI_API_PORT", "8000")))
+    parser.add_argument("--inbox-port", type=int, default=int(os.environ.get("SANDI_INBOX_PORT", "8025")))
+    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("SANDI_EMULATOR_PORT", "4566")))
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(PROJECT_DIR))
+    emulator = Emulator(args.emulator_port)
+    emulator.start()
+    prepare_environment(emulator.port)
+    apply_stage_environment()
+    provision()
+
+    inbox_server = ThreadingHTTPServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
+    inbox_server.daemon_threads = True
+    threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()
+
+    api = api_server("127.0.0.1", args.api_port)
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(
+        f"Sandi local stack ready\n"
+        f"  API       http://127.0.0.1:{args.api_port}\n"
+        f"  inbox     http://127.0.0.1:{args.inbox_port}\n"
+        f"  emulator  http://127.0.0.1:{emulator.port} (moto)\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    try:
+        api.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        inbox_server.shutdown()
+        emulator.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

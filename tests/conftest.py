@@ -1,0 +1,338 @@
+"""Shared fixtures: moto's in-process AWS, an injected clock, the API client, the outbox.
+
+Route tests run the real app through ``chalice.test.Client`` against moto's in-process
+mock; tests that need real parallel requests or the whole stack use ``local_stack``,
+which starts ``python -m local.devstack`` (the same entry point as ``make run``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REGION = "ap-southeast-3"
+for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+    os.environ.pop(name, None)  # moto intercepts only AWS hostnames
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SANDI_STAGE": "local",
+    }
+)
+
+from chalicelib import aws  # noqa: E402
+from chalicelib.config import Settings, load_settings  # noqa: E402
+from chalicelib.deps import Deps, build_deps, set_deps  # noqa: E402
+
+START = 1_795_300_000.0  # 2026-11-22T...Z, a fixed "now"
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Local settings with cheap argon2 (the cost is benchmarked, not tested)."""
+    base = load_settings({"SANDI_STAGE": "local", "AWS_DEFAULT_REGION": REGION})
+    return replace(base, argon2_time_cost=1, argon2_memory_cost=1024, **overrides)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def mock_aws_env(settings: Settings) -> Iterator[None]:
+    """moto's in-process AWS with the stage's tables and a verified SES sender."""
+    from email.utils import parseaddr
+
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.storage.models import create_tables
+
+    with mock_aws():
+        aws.reset_clients()
+        create_tables(settings)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=parseaddr(settings.ses_sender)[1])
+        yield
+    aws.reset_clients()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def deps(mock_aws_env: None, settings: Settings, clock: FakeClock) -> Iterator[Deps]:
+    built = build_deps(settings, clock=clock)
+    set_deps(built)
+    yield built
+    set_deps(None)
+
+
+class Outbox:
+    """What moto's SES and SNS accepted, as a person's inbox and phone would show it."""
+
+    def _backends(self) -> tuple[Any, Any]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
+
+        return ses_backends[DEFAULT_ACCOUNT_ID][REGION], sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+
+    def emails(self, to: str | None = None) -> list[Any]:
+        ses, _ = self._backends()
+        return [m for m in ses.sent_messages if to is None or m.destinations["ToAddresses"] == [to]]
+
+    def sms(self, to: str | None = None) -> list[tuple[str, str]]:
+        _, sns = self._backends()
+        return [(p, t) for p, t in sns.sms_messages.values() if to is None or p == to]
+
+    def email_code(self, to: str) -> str:
+        """The code in the newest email to ``to``."""
+        return code_in(self.emails(to)[-1].body)
+
+    def sms_code(self, to: str) -> str:
+        """The code in the newest SMS to ``to``."""
+        return code_in(self.sms(to)[-1][1])
+
+    def count(self) -> int:
+        return len(self.emails()) + len(self.sms())
+
+
+def code_in(text: str) -> str:
+    """The 6-digit code a message starts with."""
+    first = text.strip().split()[0]
+    assert first.isdigit() and len(first) == 6, text
+    return first
+
+
+@pytest.fixture
+def outbox(mock_aws_env: None) -> Outbox:
+    return Outbox()
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def code(self) -> str | None:
+        """The error code, if this is an error."""
+        if isinstance(self.body, dict) and "error" in self.body:
+            return str(self.body["error"]["code"])
+        return None
+
+
+class Api:
+    """The app through chalice's test client, answering decoded JSON."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def call(
+        self, method: str, path: str, body: Any = None, lang: str | None = None, headers: dict[str, str] | None = None
+    ) -> Answer:
+        sent = {"Content-Type": "application/json"}
+        if lang:
+            sent["Accept-Language"] = lang
+        sent.update(headers or {})
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
+        response = getattr(self._client.http, method.lower())(path, headers=sent, body=raw)
+        decoded = json.loads(response.body) if response.body else None
+        return Answer(response.status_code, decoded, {k.lower(): v for k, v in response.headers.items()})
+
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("PUT", path, body if body is not None else {}, **kw)
+
+
+@pytest.fixture
+def api(deps: Deps) -> Iterator[Api]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        set_deps(deps)  # the client applies the stage's variables; our deps stay
+        yield Api(client)
+
+
+# --- a person registering -------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    email: str = "budi.santoso@example.com"
+    full_name: str = "Budi Santoso"
+    birth_date: str = "1990-05-17"
+    nik: str = "3174011705900001"
+    kpj: str = "12345678901"
+    phone: str = "081234567890"
+    phone_e164: str = "+6281234567890"
+    password: str = "Kuat-Sekali-9"
+    membership_type: str = "PU"
+
+    def profile(self) -> dict[str, str]:
+        return {
+            "membership_type": self.membership_type,
+            "full_name": self.full_name,
+            "birth_date": self.birth_date,
+            "nik": self.nik,
+            "kpj": self.kpj,
+        }
+
+
+def person(n: int = 0, **overrides: Any) -> Person:
+    """A distinct valid person: ``n`` varies email, phone, KPJ and the NIK's serial."""
+    base = Person(
+        email=f"pekerja{n}@example.com",
+        nik=f"317401170590{n + 1:04d}",
+        kpj=f"{12345678901 + n:011d}",
+        phone=f"0812{34560000 + n:08d}",
+        phone_e164=f"+62812{34560000 + n:08d}",
+    )
+    return replace(base, **overrides)
+
+
+class Journey:
+    """Drives a registration step by step, reading codes from the outbox."""
+
+    def __init__(self, api: Api, outbox: Outbox) -> None:
+        self.api = api
+        self.outbox = outbox
+
+    def start(self, who: Person) -> str:
+        answer = self.api.post("/v1/registrations", {"email": who.email})
+        assert answer.status == 201, answer
+        return str(answer.body["flow_id"])
+
+    def to_profile(self, who: Person) -> str:
+        flow_id = self.start(who)
+        answer = self.api.post(f"/v1/registrations/{flow_id}/email/verify", {"code": self.outbox.email_code(who.email)})
+        assert answer.status == 200 and answer.body["state"] == "profile", answer
+        return flow_id
+
+    def to_phone(self, who: Person) -> str:
+        flow_id = self.to_profile(who)
+        answer = self.api.put(f"/v1/registrations/{flow_id}/profile", who.profile())
+        assert answer.status == 200 and answer.body["state"] == "phone", answer
+        return flow_id
+
+    def to_phone_verification(self, who: Person) -> str:
+        flow_id = self.to_phone(who)
+        answer = self.api.post(f"/v1/registrations/{flow_id}/phone", {"phone": who.phone})
+        assert answer.status == 200 and answer.body["state"] == "phone_verification", answer
+        return flow_id
+
+    def to_password(self, who: Person) -> str:
+        flow_id = self.to_phone_verification(who)
+        code = self.outbox.sms_code(who.phone_e164)
+        answer = self.api.post(f"/v1/registrations/{flow_id}/phone/verify", {"code": code})
+        assert answer.status == 200 and answer.body["state"] == "password", answer
+        return flow_id
+
+    def register(self, who: Person) -> Answer:
+        flow_id = self.to_password(who)
+        answer = self.api.post(
+            f"/v1/registrations/{flow_id}/complete",
+            {"password": who.password, "password_confirmation": who.password},
+        )
+        assert answer.status == 201, answer
+        return answer
+
+
+@pytest.fixture
+def journey(api: Api, outbox: Outbox) -> Journey:
+    return Journey(api, outbox)
+
+
+# --- the whole local stack, as `make run` starts it ------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    api: str
+    inbox: str
+    emulator: str
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    """``python -m local.devstack`` on free ports, stopped after the session."""
+    import requests
+
+    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
+    env.update({k: str(v) for k, v in ports.items()})
+    log = open(ROOT / ".pytest-devstack.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local.devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    stack = LocalStack(
+        api=f"http://127.0.0.1:{ports['SANDI_API_PORT']}",
+        inbox=f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}",
+        emulator=f"http://127.0.0.1:{ports['SANDI_EMULATOR_PORT']}",
+    )
+    deadline = time.time() + 60
+    while True:
+        try:
+            if requests.get(stack.api + "/v1/health", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError("local stack did not start:\n" + (ROOT / ".pytest-devstack.log").read_text())
+        time.sleep(0.2)
+    yield stack
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
