@@ -1,0 +1,72 @@
+"""Races with real parallel HTTP requests against the local stack.
+
+The stack serves requests on many threads, as many Lambda containers would; only
+DynamoDB's conditional writes stand between the requests.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from tests.conftest import LocalStack, person
+from tests.stack_client import StackClient
+
+
+def _dynamodb(stack: LocalStack):  # type: ignore[no-untyped-def]
+    return boto3.client("dynamodb", endpoint_url=stack.emulator, region_name="ap-southeast-3")
+
+
+def test_twenty_parallel_wrong_guesses_evaluate_at_most_five(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(101)
+    flow = client.call("POST", "/v1/registrations", {"email": who.email}).json()["flow_id"]
+    code = client.code_for(who.email, "email")
+    bad = "000000" if code != "000000" else "111111"
+
+    def guess(_: int) -> tuple[int, dict]:
+        answer = StackClient(local_stack).call("POST", f"/v1/registrations/{flow}/email/verify", {"code": bad})
+        return answer.status_code, answer.json()["error"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(guess, range(20)))
+
+    invalid = sorted(e["details"]["attempts_remaining"] for s, e in answers if e["code"] == "invalid_code")
+    locked = [e for s, e in answers if e["code"] == "code_locked"]
+    assert invalid == [1, 2, 3, 4]  # each remaining count was answered exactly once
+    assert len(locked) == 16 and all(s == 423 for s, e in answers if e["code"] == "code_locked")
+    item = _dynamodb(local_stack).get_item(
+        TableName="sandi-local-flows", Key={"flow_id": {"S": flow}}, ConsistentRead=True
+    )["Item"]
+    assert item["ch_attempts"]["N"] == "5"  # five evaluated, fifteen refused before comparing
+    right = client.call("POST", f"/v1/registrations/{flow}/email/verify", {"code": code})
+    assert right.status_code == 423  # even the right code is refused now
+
+
+def test_ten_parallel_completions_for_one_nik_create_one_account(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    nik = "3174011705909999"
+    people = [person(200 + i, nik=nik) for i in range(10)]
+    flows = [client.to_password(who) for who in people]
+
+    def complete(pair: tuple[str, object]) -> tuple[int, str | None]:
+        flow, who = pair
+        body = {"password": who.password, "password_confirmation": who.password}  # type: ignore[attr-defined]
+        answer = StackClient(local_stack).call("POST", f"/v1/registrations/{flow}/complete", body)
+        return answer.status_code, (answer.json().get("error") or {}).get("code")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(complete, zip(flows, people)))
+
+    assert sorted(results, key=str) == sorted([(201, None)] + [(409, "nik_registered")] * 9, key=str)
+    db = _dynamodb(local_stack)
+    accounts = db.scan(TableName="sandi-local-accounts")["Items"]
+    ours = [a for a in accounts if a["email"]["S"] in {p.email for p in people}]
+    assert len(ours) == 1
+    nik_claim = db.get_item(TableName="sandi-local-claims", Key={"claim_key": {"S": "nik#" + ours[0]["nik_hash"]["S"]}})
+    assert nik_claim["Item"]["account_id"] == ours[0]["account_id"]
+    # the losers' email, phone and KPJ stayed free: every claim belongs to an account
+    claims = db.scan(TableName="sandi-local-claims")["Items"]
+    assert {c["account_id"]["S"] for c in claims} <= {a["account_id"]["S"] for a in accounts}
+    assert sum(1 for c in claims if c["account_id"] == ours[0]["account_id"]) == 4

@@ -1,0 +1,48 @@
+"""The whole local stack over HTTP, as a newcomer uses it after `make run`."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.conftest import LocalStack, person
+from tests.stack_client import StackClient
+
+
+def test_register_with_codes_from_the_inbox_then_sign_in(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(300)
+    flow = client.to_password(who)
+    done = client.call(
+        "POST",
+        f"/v1/registrations/{flow}/complete",
+        {"password": who.password, "password_confirmation": who.password},
+    )
+    assert done.status_code == 201, done.text
+    assert done.json()["account"]["kpj"] == who.kpj
+
+    signed_in = client.call("POST", "/v1/sessions", {"login": who.kpj, "password": who.password})
+    assert signed_in.status_code == 201
+    me = client.call("GET", "/v1/me", token=signed_in.json()["access_token"])
+    assert me.status_code == 200 and me.json()["email"] == who.email
+    assert client.call("POST", "/v1/sessions", {"login": who.email, "password": "Salah-999"}).status_code == 401
+
+
+def test_inbox_lists_newest_first_and_empties(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    client.call("POST", "/v1/registrations", {"email": "first@example.com"})
+    client.call("POST", "/v1/registrations", {"email": "second@example.com"})
+    messages = client.messages()
+    assert [m["to"] for m in messages[:2]] == ["second@example.com", "first@example.com"]
+    assert set(messages[0]) == {"id", "channel", "to", "subject", "body", "sent_at"}
+    assert messages[0]["channel"] == "email" and messages[0]["subject"]
+    page = requests.get(local_stack.inbox + "/", timeout=10)
+    assert page.status_code == 200 and "second@example.com" in page.text
+    assert requests.delete(local_stack.inbox + "/api/messages", timeout=10).status_code == 200
+    assert client.messages() == []
+
+
+def test_unknown_routes_answer_in_the_contract_shape(local_stack: LocalStack) -> None:
+    for method, path in [("GET", "/nope"), ("GET", "/v1/x/y/z"), ("DELETE", "/v1/registrations"), ("GET", "/")]:
+        answer = requests.request(method, local_stack.api + path, headers={"Accept-Language": "en"}, timeout=10)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json() == {"error": {"code": "not_found", "message": "The requested resource was not found."}}
