@@ -50,6 +50,7 @@ def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call
     def register(fn: Callable[[Call], Any]) -> Callable[..., Response]:
         def view(**params: str) -> Response:
             request = app.current_request
+            assert request is not None
             lang = language(request.headers)
             settings = get_settings()
 
@@ -58,7 +59,8 @@ def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call
                 if method in _BODY_METHODS and request.raw_body:
                     if not _content_is_json(request.headers):
                         raise ApiError("malformed_request")
-                    body = parse_body(request.raw_body, settings.max_body_bytes)
+                    raw = request.raw_body
+                    body = parse_body(raw if isinstance(raw, bytes) else raw.encode(), settings.max_body_bytes)
                 return fn(Call(get_deps(), body, lang, params, request.headers))
 
             return respond(run, lang, status, settings.delivery_retry_after)

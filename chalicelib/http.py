@@ -62,7 +62,7 @@ def parse_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """A JSON response that no cache keeps."""
-    merged = dict(JSON_HEADERS)
+    merged: dict[str, str | list[str]] = dict(JSON_HEADERS)
     merged.update(headers or {})
     if status == 204:
         return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
@@ -84,7 +84,7 @@ def respond(handler: Callable[[], Any], lang: str, status: int, retry_seconds: i
         return error_response(retry_after("delivery_unavailable", retry_seconds), lang)
     except StorageUnavailable:
         return error_response(retry_after("service_busy", retry_seconds), lang)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a stack trace
+    except Exception as exc:
         # Frames only: exception messages can carry request values.
         log.error("unhandled %s at %s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         return error_response(ApiError("internal_error"), lang)

@@ -6,13 +6,14 @@ reason code; ``collect`` turns several of them into one ``422 validation_error``
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from chalicelib.errors import ApiError, validation_error
+from chalicelib.errors import validation_error
 
 T = TypeVar("T")
 
@@ -287,7 +288,7 @@ def pin_problems(pin: str, birth_date: date | None) -> list[str]:
     reasons: list[str] = []
     if len(set(pin)) == 1:
         reasons.append("repeated_digits")
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
     if steps in ({1}, {-1}):
         reasons.append("sequential_digits")
     if birth_date is not None and pin == birth_date.strftime("%d%m%y"):

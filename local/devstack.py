@@ -206,7 +206,7 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        def do_GET(self) -> None:
             path = self.path.split("?")[0]
             if path == "/api/messages":
                 self._send(200, json.dumps({"messages": inbox.messages()}).encode(), "application/json")
@@ -215,14 +215,14 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             if self.path.split("?")[0] == "/api/messages":
                 inbox.clear()
                 self._send(200, b'{"messages": []}', "application/json")
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler
@@ -265,7 +265,7 @@ def contract_handler() -> type:
                 body = json.dumps(error.body(lang), ensure_ascii=False)
             super()._send_http_response(code, headers, body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler

@@ -308,7 +308,7 @@ def local_stack() -> Iterator[LocalStack]:
     ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
     env.update({k: str(v) for k, v in ports.items()})
-    log = open(ROOT / ".pytest-devstack.log", "w")  # noqa: SIM115 - closed below
+    log = open(ROOT / ".pytest-devstack.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "local.devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )

@@ -57,7 +57,7 @@ def test_ten_parallel_completions_for_one_nik_create_one_account(local_stack: Lo
         return answer.status_code, (answer.json().get("error") or {}).get("code")
 
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(complete, zip(flows, people)))
+        results = list(pool.map(complete, zip(flows, people, strict=False)))
 
     assert sorted(results, key=str) == sorted([(201, None)] + [(409, "nik_registered")] * 9, key=str)
     db = _dynamodb(local_stack)

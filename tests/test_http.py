@@ -41,8 +41,12 @@ def test_bodies_that_are_not_a_small_json_object(api: Api, outbox: Outbox, raw: 
 
 
 def test_a_non_json_content_type_is_malformed(api: Api) -> None:
-    answer = api.call("POST", "/v1/registrations", b"email=a@example.com",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = api.call(
+        "POST",
+        "/v1/registrations",
+        b"email=a@example.com",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status == 400 and answer.code == "malformed_request"
 
 

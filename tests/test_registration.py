@@ -341,9 +341,7 @@ def test_a_mistyped_number_can_be_replaced_under_the_resend_rules(
 def test_complete_creates_the_account_and_signs_in(journey: Journey, api: Api) -> None:
     who = person(15)
     flow_id = journey.to_password(who)
-    answer = api.post(
-        flow_path(flow_id, "complete"), {"password": who.password, "password_confirmation": who.password}
-    )
+    answer = api.post(flow_path(flow_id, "complete"), {"password": who.password, "password_confirmation": who.password})
     assert answer.status == 201
     account = answer.body["account"]
     assert account["email"] == who.email and account["phone"] == who.phone_e164

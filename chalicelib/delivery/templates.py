@@ -50,7 +50,7 @@ _ACCOUNT_EXISTS = {
         "Seseorang (mungkin Anda) mencoba mendaftar di {app} dengan alamat email ini, "
         "tetapi alamat ini sudah memiliki akun.\n\n"
         "Silakan masuk dengan email atau nomor KPJ Anda. Jika lupa kata sandi, pilih "
-        "\"Lupa kata sandi\" di aplikasi.\n\n"
+        '"Lupa kata sandi" di aplikasi.\n\n'
         "Jika bukan Anda yang mencoba mendaftar, abaikan email ini. Akun Anda tetap aman.",
     ),
     "en": (
@@ -58,7 +58,7 @@ _ACCOUNT_EXISTS = {
         "Someone (perhaps you) tried to register with {app} using this email address, "
         "but it already has an account.\n\n"
         "Please sign in with your email or KPJ number. If you forgot your password, "
-        "choose \"Forgot password\" in the app.\n\n"
+        'choose "Forgot password" in the app.\n\n'
         "If it was not you, ignore this email. Your account is safe.",
     ),
 }

@@ -259,9 +259,7 @@ def send_challenge(
         sends=(current.sends + 1) if current else 1,
         notice=outgoing.kind == "notice",
     )
-    same_challenge = (
-        FlowModel.ch_code_id == current.code_id if current else FlowModel.ch_code_id.does_not_exist()
-    )
+    same_challenge = FlowModel.ch_code_id == current.code_id if current else FlowModel.ch_code_id.does_not_exist()
     condition = live_flow(flow.flow_id, flow.flow_type, now) & in_states(allowed_states) & same_challenge
     actions = [
         *set_challenge(challenge),
@@ -342,10 +340,7 @@ def verify_code(
     max_attempts = deps.settings.code_max_attempts
     base = live_flow(flow_id, flow_type, now) & (FlowModel.state == state)
     counted = (
-        base
-        & FlowModel.ch_code_id.exists()
-        & (FlowModel.ch_attempts < max_attempts)
-        & (FlowModel.ch_expires_at > now)
+        base & FlowModel.ch_code_id.exists() & (FlowModel.ch_attempts < max_attempts) & (FlowModel.ch_expires_at > now)
     )
     try:
         flow = deps.store.update_flow(flow_id, [FlowModel.ch_attempts.add(1)], counted)

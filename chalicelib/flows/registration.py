@@ -11,7 +11,7 @@ written in one transaction, so racing flows give exactly one account.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.deps import Deps
@@ -59,7 +59,7 @@ def _lifetime(deps: Deps) -> int:
 
 
 def _today(now: float) -> date:
-    return datetime.fromtimestamp(now, tz=timezone.utc).date()
+    return datetime.fromtimestamp(now, tz=UTC).date()
 
 
 def _code(body: dict[str, Any]) -> str:
@@ -82,7 +82,7 @@ def start(deps: Deps, body: dict[str, Any], lang: str) -> dict[str, Any]:
         common.new_flow_id(),
         flow_type=FLOW_TYPE,
         state=EMAIL_VERIFICATION,
-        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=timezone.utc),
+        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=UTC),
         created_at=now,
         updated_at=now,
         lang=lang,
@@ -164,7 +164,7 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any
                 FlowModel.data.set(data),
                 FlowModel.state.set(PHONE),
                 FlowModel.updated_at.set(now),
-                FlowModel.expires_at.set(datetime.fromtimestamp(now + _lifetime(deps), tz=timezone.utc)),
+                FlowModel.expires_at.set(datetime.fromtimestamp(now + _lifetime(deps), tz=UTC)),
             ],
             live_flow(flow_id, FLOW_TYPE, now) & in_states(allowed),
         )

@@ -100,7 +100,7 @@ class Txn:
                 reasons = exc.cancellation_reasons or []
                 failed = {
                     label
-                    for label, reason in zip(self.labels(), reasons)
+                    for label, reason in zip(self.labels(), reasons, strict=False)
                     if reason is not None and reason.code in _CONDITION_FAILED
                 }
                 if failed:
@@ -176,11 +176,7 @@ def fill_challenge(flow: FlowModel, challenge: Challenge) -> None:
 
 def live_flow(flow_id: str, flow_type: str, now: float) -> Condition:
     """The flow exists, is of this type and has not expired."""
-    return (
-        FlowModel.flow_id.exists()
-        & (FlowModel.flow_type == flow_type)
-        & (FlowModel.expires_at > to_datetime(now))
-    )
+    return FlowModel.flow_id.exists() & (FlowModel.flow_type == flow_type) & (FlowModel.expires_at > to_datetime(now))
 
 
 def in_states(states: Iterable[str]) -> Condition:
