@@ -129,14 +129,21 @@ LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 def bind(settings: Settings) -> None:
     """Point every model at this stage's tables and region."""
     for model, logical in LOGICAL_NAMES.items():
-        model.Meta.table_name = settings.table(logical)
-        model.Meta.region = settings.region
-        model._connection = None  # PynamoDB caches the connection with the old name
+        name = settings.table(logical)
+        if (model.Meta.table_name, model.Meta.region) != (name, settings.region):
+            model.Meta.table_name = name
+            model.Meta.region = settings.region
+            model._connection = None  # PynamoDB caches the connection with the old name
 
 
 def create_tables(settings: Settings) -> None:
     """Create every missing table, on demand, with TTL on ``expires_at`` (local stage, tests)."""
+    from pynamodb.exceptions import TableError
+
     bind(settings)
     for model in ALL_MODELS:
-        if not model.exists():
+        try:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        except TableError as exc:
+            if exc.cause_response_code != "ResourceInUseException":  # already there: keep it
+                raise
