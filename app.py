@@ -12,7 +12,7 @@ from chalice import Chalice, Response
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import operations, registration, sessions
+from chalicelib.flows import contact_change, operations, registration, sessions
 from chalicelib.http import language, parse_body, respond
 
 app = Chalice(app_name="sandi")
@@ -142,17 +142,68 @@ def registration_complete(call: Call) -> Any:
     return registration.complete(call.deps, call["flow_id"], call.body)
 
 
-# --- sessions --------------------------------------------------------------------
+# --- sessions and the signed-in user ------------------------------------------------------
+
+
+def _auth(call: Call) -> str | None:
+    return call.headers.get("authorization")
 
 
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
-    """Sign in with email or KPJ and a password."""
+    """Sign in with email or KPJ and a password or PIN."""
     return sessions.sign_in(call.deps, call.body)
+
+
+@route("/v1/sessions/refresh", "POST", 201)
+def session_refresh(call: Call) -> Any:
+    """Rotate the refresh token; a new access token."""
+    return sessions.refresh(call.deps, call.body)
+
+
+@route("/v1/sessions/current", "DELETE", 204)
+def session_delete(call: Call) -> Any:
+    """Sign out."""
+    return sessions.sign_out(call.deps, _auth(call))
 
 
 @route("/v1/me", "GET")
 def me(call: Call) -> Any:
     """The signed-in account's profile."""
-    account = sessions.authenticate(call.deps, call.headers.get("authorization"))
-    return sessions.profile_view(account)
+    return sessions.me(call.deps, _auth(call))
+
+
+@route("/v1/me/pin", "PUT", 204)
+def me_pin(call: Call) -> Any:
+    """Set or change the PIN."""
+    return sessions.set_pin(call.deps, _auth(call), call.body)
+
+
+@route("/v1/me/password", "PUT", 204)
+def me_password(call: Call) -> Any:
+    """Change the password; other sessions end."""
+    return sessions.change_password(call.deps, _auth(call), call.body, call.lang)
+
+
+@route("/v1/me/phone", "POST", 201)
+def me_phone(call: Call) -> Any:
+    """Start a phone change: an SMS code to the new number."""
+    return contact_change.start(call.deps, contact_change.PHONE, _auth(call), call.body, call.lang)
+
+
+@route("/v1/me/phone/{flow_id}/verify", "POST")
+def me_phone_verify(call: Call) -> Any:
+    """Finish a phone change with the SMS code."""
+    return contact_change.verify(call.deps, contact_change.PHONE, _auth(call), call["flow_id"], call.body, call.lang)
+
+
+@route("/v1/me/email", "POST", 201)
+def me_email(call: Call) -> Any:
+    """Start an email change: a code to the new address."""
+    return contact_change.start(call.deps, contact_change.EMAIL, _auth(call), call.body, call.lang)
+
+
+@route("/v1/me/email/{flow_id}/verify", "POST")
+def me_email_verify(call: Call) -> Any:
+    """Finish an email change with the emailed code."""
+    return contact_change.verify(call.deps, contact_change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)

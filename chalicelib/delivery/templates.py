@@ -44,6 +44,63 @@ _CODE_SMS = {
     "en": "{code} is your {app} code for {purpose}. Valid for {minutes} minutes. NEVER share it with anyone.",
 }
 
+_ACCOUNT_EXISTS_CHANGE = {
+    "id": (
+        "{app}: email ini sudah memiliki akun",
+        "Seseorang meminta agar email sebuah akun {app} diganti ke alamat ini, tetapi "
+        "alamat ini sudah dipakai akun lain, jadi tidak ada kode yang dikirim.\n\n"
+        "Jika bukan Anda, abaikan email ini.",
+    ),
+    "en": (
+        "{app}: this email already has an account",
+        "Someone asked to move an {app} account to this address, but it already "
+        "belongs to another account, so no code was sent.\n\n"
+        "If it was not you, ignore this email.",
+    ),
+}
+
+_CHANGED = {
+    "password": {
+        "id": (
+            "Kata sandi {app} Anda telah diubah",
+            "Kata sandi akun {app} Anda baru saja diubah dan semua sesi lain telah "
+            'dikeluarkan.\n\nJika bukan Anda, segera pilih "Lupa kata sandi" di '
+            "aplikasi atau hubungi call center.",
+        ),
+        "en": (
+            "Your {app} password was changed",
+            "The password of your {app} account was just changed and every other "
+            'session was signed out.\n\nIf it was not you, choose "Forgot password" '
+            "in the app at once or call the call center.",
+        ),
+    },
+    "email": {
+        "id": (
+            "Email akun {app} Anda telah diganti",
+            "Email akun {app} Anda baru saja diganti menjadi {new}. Email ini tidak "
+            "akan lagi menerima pesan akun.\n\nJika bukan Anda, segera hubungi call center.",
+        ),
+        "en": (
+            "Your {app} account email was changed",
+            "The email of your {app} account was just changed to {new}. This address "
+            "will no longer receive account messages.\n\nIf it was not you, call the "
+            "call center at once.",
+        ),
+    },
+    "phone": {
+        "id": (
+            "Nomor ponsel akun {app} Anda telah diganti",
+            "Nomor ponsel akun {app} Anda baru saja diganti menjadi {new}.\n\n"
+            "Jika bukan Anda, segera hubungi call center.",
+        ),
+        "en": (
+            "Your {app} account phone number was changed",
+            "The phone number of your {app} account was just changed to {new}.\n\n"
+            "If it was not you, call the call center at once.",
+        ),
+    },
+}
+
 _ACCOUNT_EXISTS = {
     "id": (
         "Pendaftaran {app}: email ini sudah memiliki akun",
@@ -104,7 +161,19 @@ def code_sms(
     return text + "\n\n" + "\n".join(autofill) if autofill else text
 
 
-def account_exists_email(lang: str, app: str) -> tuple[str, str]:
+def account_exists_email(lang: str, app: str, purpose: str = "registration") -> tuple[str, str]:
     """Subject and body of the notice sent instead of a code to a registered address."""
-    subject, body = _ACCOUNT_EXISTS[pick_lang(lang)]
+    table = _ACCOUNT_EXISTS_CHANGE if purpose == "email_change" else _ACCOUNT_EXISTS
+    subject, body = table[pick_lang(lang)]
     return subject.format(app=app), body.format(app=app)
+
+
+def changed_email(what: str, lang: str, app: str, new: str = "") -> tuple[str, str]:
+    """Subject and body telling the owner that their password, email or phone changed."""
+    subject, body = _CHANGED[what][pick_lang(lang)]
+    return subject.format(app=app), body.format(app=app, new=new)
+
+
+def password_changed_email(lang: str, app: str) -> tuple[str, str]:
+    """The notice after a password change."""
+    return changed_email("password", lang, app)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pynamodb.attributes import MapAttribute
@@ -29,6 +30,7 @@ from chalicelib.errors import ApiError, DeliveryFailed, retry_after
 from chalicelib.keys import keyed_hash
 from chalicelib.storage.models import FlowModel
 from chalicelib.storage.store import (
+    CHALLENGE_ATTRIBUTES,
     Conflict,
     Txn,
     challenge_of,
@@ -60,18 +62,18 @@ def new_flow_id() -> str:
 # --- reading -------------------------------------------------------------------
 
 
-def check_flow(flow: FlowModel | None, flow_type: str, now: float) -> FlowModel:
-    """The flow if it exists, is of this type and is alive; else 404 or 410."""
-    if flow is None or flow.flow_type != flow_type:
+def check_flow(flow: FlowModel | None, flow_type: str, now: float, owner: str | None = None) -> FlowModel:
+    """The flow if it exists, is of this type (and this account's) and is alive; else 404 or 410."""
+    if flow is None or flow.flow_type != flow_type or (owner is not None and flow.account_id != owner):
         raise ApiError("not_found")
     if flow.expires_at <= to_datetime(now):
         raise ApiError("flow_expired")
     return flow
 
 
-def load_flow(deps: Deps, flow_id: str, flow_type: str, now: float) -> FlowModel:
+def load_flow(deps: Deps, flow_id: str, flow_type: str, now: float, owner: str | None = None) -> FlowModel:
     """Read a flow (one round trip) and check it."""
-    return check_flow(deps.store.get(FlowModel, flow_id), flow_type, now)
+    return check_flow(deps.store.get(FlowModel, flow_id), flow_type, now, owner)
 
 
 def flow_data(flow: FlowModel) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def deliver(deps: Deps, outgoing: Outgoing, code: str, lang: str) -> None:
     s = deps.settings
     if outgoing.channel == "email":
         if outgoing.kind == "notice":
-            subject, body = templates.account_exists_email(lang, s.app_name)
+            subject, body = templates.account_exists_email(lang, s.app_name, outgoing.purpose)
         else:
             subject, body = templates.code_email(lang, code, s.code_ttl, outgoing.purpose, s.app_name)
         deps.sender.send_email(outgoing.destination, subject, body)
@@ -312,9 +314,9 @@ def _undo_send(deps: Deps, before: FlowModel, sent: otp.Challenge, previous: otp
 # --- verifying -----------------------------------------------------------------
 
 
-def _explain_refusal(deps: Deps, flow_id: str, flow_type: str, state: str, now: float) -> ApiError:
+def _explain_refusal(deps: Deps, flow_id: str, flow_type: str, state: str, now: float, owner: str | None) -> ApiError:
     """Why a conditional step on a flow was refused, read from the flow as it is now."""
-    flow = load_flow(deps, flow_id, flow_type, now)
+    flow = load_flow(deps, flow_id, flow_type, now, owner)
     challenge = challenge_of(flow)
     if flow.state != state or challenge is None:
         return ApiError("wrong_state", {"state": flow.state})
@@ -334,18 +336,26 @@ def verify_code(
     now: float,
     next_state: str,
     lifetime: int,
-    extra_actions: list[Action] | None = None,
+    owner: str | None = None,
+    also: Callable[[Txn], None] | None = None,
 ) -> FlowModel:
-    """Check a code and, if right, consume it and move the flow to ``next_state``."""
+    """Check a code and, if right, consume it and move the flow to ``next_state``.
+
+    ``owner`` restricts the flow to one account. ``also`` adds writes that must happen
+    with the consumption, in one transaction (a refused condition of theirs raises
+    ``Conflict`` with their labels, and the code is not consumed).
+    """
     max_attempts = deps.settings.code_max_attempts
     base = live_flow(flow_id, flow_type, now) & (FlowModel.state == state)
+    if owner is not None:
+        base &= FlowModel.account_id == owner
     counted = (
         base & FlowModel.ch_code_id.exists() & (FlowModel.ch_attempts < max_attempts) & (FlowModel.ch_expires_at > now)
     )
     try:
         flow = deps.store.update_flow(flow_id, [FlowModel.ch_attempts.add(1)], counted)
     except Conflict as exc:
-        raise _explain_refusal(deps, flow_id, flow_type, state, now) from exc
+        raise _explain_refusal(deps, flow_id, flow_type, state, now, owner) from exc
     challenge = challenge_of(flow)
     assert challenge is not None
     right = otp.code_matches(deps.keys.code, flow_id, challenge.code_id, code, challenge.code_hash)
@@ -359,9 +369,20 @@ def verify_code(
         FlowModel.state.set(next_state),
         FlowModel.updated_at.set(now),
         FlowModel.expires_at.set(to_datetime(now + lifetime)),
-        *(extra_actions or []),
     ]
+    single_use = base & (FlowModel.ch_code_id == challenge.code_id)
     try:
-        return deps.store.update_flow(flow_id, actions, base & (FlowModel.ch_code_id == challenge.code_id))
+        if also is None:
+            return deps.store.update_flow(flow_id, actions, single_use)
+        txn = Txn()
+        txn.update("flow", FlowModel(flow_id), actions, single_use)
+        also(txn)
+        deps.store.commit(txn)
     except Conflict as exc:
-        raise _explain_refusal(deps, flow_id, flow_type, state, now) from exc
+        if "flow" in exc.labels or exc.labels == {"item"}:
+            raise _explain_refusal(deps, flow_id, flow_type, state, now, owner) from exc
+        raise
+    for attr in CHALLENGE_ATTRIBUTES:
+        setattr(flow, attr.attr_name, None)
+    flow.state, flow.updated_at, flow.expires_at = next_state, now, to_datetime(now + lifetime)
+    return flow

@@ -16,16 +16,15 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import common
+from chalicelib.flows import common, credentials
 from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import new_session, profile_view
-from chalicelib.keys import keyed_hash, same
+from chalicelib.keys import keyed_hash
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn, in_states, live_flow
 from chalicelib.validation import (
     Collector,
-    digit_runs,
     email_key,
     mask_nik,
     nik_matches_birth_date,
@@ -37,8 +36,6 @@ from chalicelib.validation import (
     parse_membership_type,
     parse_nik,
     parse_phone,
-    parse_text,
-    password_problems,
 )
 
 FLOW_TYPE = "registration"
@@ -214,30 +211,13 @@ def resend_phone(deps: Deps, flow_id: str, lang: str) -> dict[str, Any]:
     return common.flow_view(deps, flow)
 
 
-def _check_password(deps: Deps, body: dict[str, Any], data: dict[str, Any]) -> str:
-    fields = Collector(body)
-    password = fields.field("password", parse_text)
-    confirmation = fields.field("password_confirmation", parse_text)
-    if password is not None:
-        problems = password_problems(password, data["email"], data["full_name"])
-        if any(same(keyed_hash(deps.keys.nik, run), data["nik_hash"]) for run in digit_runs(password, 16)):
-            problems.append("contains_personal_data")
-        if problems:
-            fields.add("password", *dict.fromkeys(problems))
-    fields.raise_if_any()
-    assert password is not None
-    if confirmation != password:
-        raise ApiError("password_mismatch")
-    return password
-
-
 def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Create the account, claim its unique values and sign the person in."""
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     common.require_state(flow, PASSWORD)
     data = common.flow_data(flow)
-    password = _check_password(deps, body, data)
+    password = credentials.new_password(deps, body, data["email"], data["full_name"], data["nik_hash"])
     account = AccountModel(
         secrets.token_hex(16),
         status="active",
@@ -253,7 +233,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         created_at=now,
         updated_at=now,
     )
-    session, tokens = new_session(deps, account.account_id, now)
+    session, tokens = new_session(deps, account, now)
     txn = Txn()
     txn.put("account", account, AccountModel.account_id.does_not_exist())
     claims = {

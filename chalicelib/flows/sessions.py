@@ -1,37 +1,51 @@
-"""Sessions: issuing tokens, signing in, and reading the signed-in account.
+"""Sessions and the signed-in user: sign-in, refresh, sign-out, profile, PIN, password.
 
-Issue #3 extends this with lockout, PIN sign-in, refresh rotation and sign-out.
+A session item is one refresh-token family. The access token (JWT, 15 minutes) names
+the account and the session; every authenticated request reads the session and the
+account in one round trip, so a signed-out or revoked session is refused at once.
+Sessions carry the account's ``session_epoch``: raising it (password change, reset)
+voids every other session without listing them.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import rfc3339, to_datetime
+from chalicelib.delivery import templates
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError
+from chalicelib.errors import ApiError, DeliveryFailed
+from chalicelib.flows import credentials
+from chalicelib.flows.credentials import Kind
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, SessionModel
-from chalicelib.storage.store import Txn
+from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token, read_access_token
-from chalicelib.validation import Collector, email_key
+from chalicelib.validation import Collector, email_key, parse_code, parse_date, parse_text, pin_problems
+
+log = logging.getLogger(__name__)
+
+SPENT_KEPT = 20  # spent refresh-token hashes remembered per family, to detect reuse
 
 
-def new_session(deps: Deps, account_id: str, now: float) -> tuple[SessionModel, dict[str, Any]]:
-    """A session item to store and the tokens to give the client."""
+@dataclass(frozen=True)
+class Signed:
+    """The caller of an authenticated request."""
+
+    account: AccountModel
+    session: SessionModel
+    extra: list[Any]
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+def _tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: float) -> dict[str, Any]:
     s = deps.settings
-    session_id = secrets.token_urlsafe(16)
-    secret = new_refresh_token()
-    item = SessionModel(
-        session_id,
-        account_id=account_id,
-        family_id=session_id,
-        refresh_hash=hash_refresh_token(deps.keys.refresh, secret),
-        created_at=now,
-        expires_at=to_datetime(now + s.refresh_token_ttl),
-    )
-    tokens = {
+    return {
         "access_token": issue_access_token(
             deps.keys.token, s.token_issuer, account_id, session_id, now, s.access_token_ttl
         ),
@@ -39,7 +53,23 @@ def new_session(deps: Deps, account_id: str, now: float) -> tuple[SessionModel, 
         "expires_in": s.access_token_ttl,
         "refresh_token": f"{session_id}.{secret}",
     }
-    return item, tokens
+
+
+def new_session(deps: Deps, account: AccountModel, now: float) -> tuple[SessionModel, dict[str, Any]]:
+    """A session item to store and the tokens to give the client."""
+    session_id = secrets.token_urlsafe(16)
+    secret = new_refresh_token()
+    item = SessionModel(
+        session_id,
+        account_id=account.account_id,
+        epoch=int(account.session_epoch or 0),
+        refresh_hash=hash_refresh_token(deps.keys.refresh, secret),
+        spent=[],
+        created_at=now,
+        expires_at=to_datetime(now + deps.settings.refresh_token_ttl),
+        revoked=False,
+    )
+    return item, _tokens(deps, account.account_id, session_id, secret, now)
 
 
 def profile_view(account: AccountModel) -> dict[str, Any]:
@@ -53,54 +83,228 @@ def profile_view(account: AccountModel) -> dict[str, Any]:
         "nik_masked": account.nik_masked,
         "kpj": account.kpj,
         "membership_type": account.membership_type,
-        "pin_set": bool(account.pin_hash),
+        "pin_set": bool(account.pin_hash) and not account.pin_disabled,
         "created_at": rfc3339(account.created_at),
     }
 
 
-def _login_claim(login: str, kpj_length: int) -> str:
+# --- sign-in -----------------------------------------------------------------------------
+
+
+def login_claim(login: str, kpj_length: int) -> str:
+    """The claim a login names: a KPJ number, or an email in any letter case."""
     text = login.strip()
     if text.isdigit() and len(text) == kpj_length:
         return claim_key("kpj", text)
     return claim_key("email", email_key(text))
 
 
-def sign_in(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
-    """Password sign-in by email or KPJ; one answer for every kind of failure."""
+def _credentials(body: dict[str, Any]) -> tuple[str, Kind, str]:
     fields = Collector(body)
-    login = fields.field("login", lambda v: v if isinstance(v, str) else "")
-    password = fields.field("password", lambda v: v if isinstance(v, str) else "")
+    login = fields.field("login", parse_text)
+    if "pin" in body and "password" not in body:
+        kind: Kind = "pin"
+        secret = fields.field("pin", parse_code)
+    else:
+        kind = "password"
+        secret = fields.field("password", parse_text)
     fields.raise_if_any()
-    assert login is not None and password is not None
+    assert login is not None and secret is not None
+    return login, kind, secret
+
+
+def sign_in(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
+    """Email or KPJ with a password or PIN; one answer for every kind of wrong login."""
+    login, kind, secret = _credentials(body)
     now = deps.clock()
-    owner = deps.store.claim_owner(_login_claim(login, deps.settings.kpj_length))
-    account = deps.store.get(AccountModel, owner) if owner else None
-    stored = account.password_hash if account and account.status == "active" else None
-    if not deps.hasher.verify(stored, password):
-        raise ApiError("invalid_credentials")
-    assert account is not None
-    session, tokens = new_session(deps, account.account_id, now)
+    owner = deps.store.claim_owner(login_claim(login, deps.settings.kpj_length))
+    account = credentials.check_secret(deps, owner, kind, secret, now)
+    session, tokens = new_session(deps, account, now)
     txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account.account_id),
+        credentials.success_actions(deps, account, kind, secret),
+        AccountModel.status == "active",
+    )
     txn.put("session", session)
     deps.store.commit(txn)
     return tokens
 
 
-def authenticate(deps: Deps, authorization: str | None) -> AccountModel:
-    """The account behind a bearer token of a live session, or 401."""
+# --- the signed-in caller ----------------------------------------------------------------
+
+
+def authenticate(deps: Deps, authorization: str | None, *extra: tuple[type[Any], str]) -> Signed:
+    """The account and session behind a bearer token, plus ``extra`` items, in one read."""
     now = deps.clock()
-    scheme, _, token = (authorization or "").partition(" ")
+    scheme, _, token = (authorization or "").strip().partition(" ")
     claims = read_access_token(deps.keys.token, deps.settings.token_issuer, token.strip(), now)
     if scheme.lower() != "bearer" or claims is None:
         raise ApiError("unauthenticated")
-    session, account = deps.store.get_many((SessionModel, claims.session_id), (AccountModel, claims.account_id))
-    if (
-        session is None
-        or session.revoked
-        or session.account_id != claims.account_id
-        or session.expires_at <= to_datetime(now)
-        or account is None
-        or account.status != "active"
-    ):
+    session, account, *rest = deps.store.get_many(
+        (SessionModel, claims.session_id), (AccountModel, claims.account_id), *extra
+    )
+    if not _live(session, account, claims.account_id, now):
         raise ApiError("unauthenticated")
-    return account
+    return Signed(account=account, session=session, extra=rest)
+
+
+def _live(session: SessionModel | None, account: AccountModel | None, account_id: str, now: float) -> bool:
+    return (
+        session is not None
+        and account is not None
+        and not session.revoked
+        and session.account_id == account_id
+        and session.expires_at > to_datetime(now)
+        and account.status == "active"
+        and int(session.epoch or 0) == int(account.session_epoch or 0)
+    )
+
+
+def me(deps: Deps, authorization: str | None) -> dict[str, Any]:
+    """The caller's profile."""
+    return profile_view(authenticate(deps, authorization).account)
+
+
+def sign_out(deps: Deps, authorization: str | None) -> None:
+    """Revoke the caller's session: its access and refresh tokens stop working."""
+    signed = authenticate(deps, authorization)
+    txn = Txn()
+    txn.update("session", SessionModel(signed.session.session_id), [SessionModel.revoked.set(True)])
+    deps.store.commit(txn)
+
+
+# --- refresh -----------------------------------------------------------------------------
+
+
+def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
+    """A new access token and a new refresh token; the presented one is spent.
+
+    Presenting a spent refresh token means it was copied: the whole family is revoked.
+    """
+    fields = Collector(body)
+    token = fields.field("refresh_token", parse_text)
+    fields.raise_if_any()
+    assert token is not None
+    session_id, _, secret = token.partition(".")
+    if not session_id or not secret:
+        raise ApiError("unauthenticated")
+    now = deps.clock()
+    presented = hash_refresh_token(deps.keys.refresh, secret)
+    session = deps.store.get(SessionModel, session_id)
+    if session is None or session.revoked or session.expires_at <= to_datetime(now):
+        raise ApiError("unauthenticated")
+    if presented in (session.spent or []):
+        _revoke(deps, session_id)
+        raise ApiError("unauthenticated")
+    if presented != session.refresh_hash:
+        raise ApiError("unauthenticated")
+    new_secret = new_refresh_token()
+    txn = Txn()
+    txn.update(
+        "session",
+        SessionModel(session_id),
+        [
+            SessionModel.refresh_hash.set(hash_refresh_token(deps.keys.refresh, new_secret)),
+            SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),
+            SessionModel.expires_at.set(to_datetime(now + deps.settings.refresh_token_ttl)),
+        ],
+        (SessionModel.refresh_hash == presented) & (SessionModel.revoked == False),  # noqa: E712
+    )
+    txn.check(
+        "account",
+        AccountModel,
+        session.account_id,
+        (AccountModel.status == "active") & (AccountModel.session_epoch == int(session.epoch or 0)),
+    )
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        if "session" in exc.labels:
+            # A parallel refresh spent this token first: that is reuse too.
+            _revoke(deps, session_id)
+        raise ApiError("unauthenticated") from exc
+    return _tokens(deps, session.account_id, session_id, new_secret, now)
+
+
+def _revoke(deps: Deps, session_id: str) -> None:
+    txn = Txn()
+    txn.update("session", SessionModel(session_id), [SessionModel.revoked.set(True)])
+    deps.store.commit(txn)
+
+
+# --- PIN and password ------------------------------------------------------------------
+
+
+def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None:
+    """Set or change the PIN; the password proves it is the owner."""
+    signed = authenticate(deps, authorization)
+    account = signed.account
+    fields = Collector(body)
+    pin = fields.field("pin", parse_text)
+    confirmation = fields.field("pin_confirmation", parse_text)
+    password = fields.field("password", parse_text)
+    if pin is not None:
+        problems = pin_problems(pin, parse_date(account.birth_date))
+        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
+            problems.append("same_as_previous")
+        if problems:
+            fields.add("pin", *problems)
+    fields.raise_if_any()
+    assert pin is not None and password is not None
+    if confirmation != pin:
+        raise ApiError("pin_mismatch")
+    now = deps.clock()
+    account = credentials.check_secret(deps, account.account_id, "password", password, now)
+    actions = credentials.success_actions(deps, account, "password", password)
+    actions += [
+        AccountModel.pin_hash.set(deps.hasher.hash(pin)),
+        AccountModel.pin_failures.set(0),
+        AccountModel.pin_disabled.set(False),
+        AccountModel.updated_at.set(now),
+    ]
+    txn = Txn()
+    txn.update("account", AccountModel(account.account_id), actions, AccountModel.status == "active")
+    deps.store.commit(txn)
+
+
+def change_password(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
+    """Change the password; every other session ends; the owner is told by email."""
+    signed = authenticate(deps, authorization)
+    account = signed.account
+    fields = Collector(body)
+    current = fields.field("current_password", parse_text)
+    fields.raise_if_any()
+    assert current is not None
+    password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
+    now = deps.clock()
+    account = credentials.check_secret(deps, account.account_id, "password", current, now)
+    epoch = int(account.session_epoch or 0) + 1
+    actions = [
+        *credentials.reset_actions(),
+        AccountModel.password_hash.set(deps.hasher.hash(password)),
+        AccountModel.session_epoch.set(epoch),
+        AccountModel.updated_at.set(now),
+    ]
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account.account_id),
+        actions,
+        (AccountModel.status == "active") & (AccountModel.session_epoch == epoch - 1),
+    )
+    txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        raise ApiError("unauthenticated") from exc  # the session was voided meanwhile
+    notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
+
+
+def notify(deps: Deps, email: str, message: tuple[str, str]) -> None:
+    """Send a notice after a change is already stored; a failure is logged, not raised."""
+    try:
+        deps.sender.send_email(email, *message)
+    except DeliveryFailed:
+        log.warning("notice email not sent")

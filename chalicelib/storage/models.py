@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     NumberSetAttribute,
@@ -50,6 +51,14 @@ class AccountModel(_Base):
     pin_hash = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    # sign-in protection: wrong secrets in a row (reserved before each check), lock
+    failed_logins = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    lock_count = NumberAttribute(default=0)
+    pin_failures = NumberAttribute(default=0)  # wrong PINs since the last PIN success
+    pin_disabled = BooleanAttribute(default=False)
+    # sessions made under another epoch are void (password change, reset, closure)
+    session_epoch = NumberAttribute(default=0)
 
 
 class ClaimModel(_Base):
@@ -97,15 +106,20 @@ class FlowModel(_Base):
 
 
 class SessionModel(_Base):
-    """A signed-in session; the refresh token is kept only as a keyed hash."""
+    """A signed-in session: one refresh-token family.
+
+    The refresh token is kept only as a keyed hash; the last spent hashes are kept
+    too, so presenting a spent token is recognised as reuse and revokes the family.
+    """
 
     class Meta(_Base.Meta):
         table_name = "sessions"
 
     session_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
-    family_id = UnicodeAttribute()
+    epoch = NumberAttribute(default=0)
     refresh_hash = UnicodeAttribute()
+    spent = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[var-annotated]
     created_at = NumberAttribute()
     expires_at = TTLAttribute()
     revoked = BooleanAttribute(default=False)

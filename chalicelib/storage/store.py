@@ -83,6 +83,10 @@ class Txn:
         """Delete an item."""
         self._ops["delete"].append((label, lambda tw: tw.delete(item, condition=condition)))
 
+    def check(self, label: str, model: type[Model], key: str, condition: Condition) -> None:
+        """Require a condition on an item that is not written."""
+        self._ops["check"].append((label, lambda tw: tw.condition_check(model, key, condition=condition)))
+
     def labels(self) -> list[str]:
         """Labels in the order DynamoDB reports cancellation reasons."""
         return [label for kind in self._KINDS for label, _ in self._ops[kind]]
@@ -281,6 +285,41 @@ class Store:
         CounterModel(counter_key).update(actions=[CounterModel.stamps.delete({stamp})])
 
     # --- accounts ----------------------------------------------------------------
+
+    @_guard
+    def reserve_attempt(self, account_id: str, now: float, max_failed: int, pin: bool) -> AccountModel:
+        """Count one secret check *before* it is made; refused when locked or at the limit.
+
+        The counter is raised for every check and reset on success, so parallel wrong
+        guesses can never be evaluated more than ``max_failed`` times in a row.
+        """
+        condition = (
+            AccountModel.account_id.exists()
+            & (AccountModel.status == "active")
+            & (AccountModel.locked_until.does_not_exist() | (AccountModel.locked_until <= now))
+            & (AccountModel.failed_logins.does_not_exist() | (AccountModel.failed_logins < max_failed))
+        )
+        if pin:
+            condition &= AccountModel.pin_disabled.does_not_exist() | (AccountModel.pin_disabled == False)  # noqa: E712
+        account = AccountModel(account_id)
+        try:
+            account.update(actions=[AccountModel.failed_logins.add(1)], condition=condition)
+        except PynamoDBException as exc:
+            if exc.cause_response_code in _CONDITION_FAILED:
+                raise Conflict({"account"}) from exc
+            raise
+        return account
+
+    @_guard
+    def record_failure(self, account_id: str, actions: list[Action], condition: Condition | None) -> bool:
+        """Apply what a wrong secret costs (a lock, a PIN strike); False if the condition failed."""
+        try:
+            AccountModel(account_id).update(actions=actions, condition=condition)
+        except PynamoDBException as exc:
+            if exc.cause_response_code in _CONDITION_FAILED:
+                return False
+            raise
+        return True
 
     @_guard
     def claim_owner(self, claim_key: str) -> str | None:

@@ -1,0 +1,142 @@
+"""Changing the signed-in account's phone or email, with a code sent to the new one.
+
+States: code_verification -> completed. The swap of the uniqueness claim (old value
+released, new value claimed) and the account update are one transaction with the
+code's consumption, so the old value is free to register again at once and a value
+taken meanwhile is refused without consuming anything else.
+
+A phone that has an account answers ``409 phone_registered`` (the contract allows it).
+An email that has an account gets the same ``201`` as any other: the address is sent
+a notice instead of a code, and no code verifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from chalicelib.deps import Deps
+from chalicelib.errors import ApiError, validation_error
+from chalicelib.flows import common
+from chalicelib.flows.common import Outgoing
+from chalicelib.flows.sessions import authenticate, notify
+from chalicelib.storage import claim_key
+from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
+from chalicelib.storage.store import Conflict, Txn
+from chalicelib.validation import Collector, email_key, parse_code, parse_email, parse_phone
+
+CODE_VERIFICATION = "code_verification"
+COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How one kind of contact is parsed, claimed, stored and sent to."""
+
+    field: Literal["phone", "email"]
+    flow_type: str
+    channel: Literal["sms", "email"]
+
+    def parse(self, value: Any) -> str:
+        return parse_phone(value) if self.field == "phone" else parse_email(value)
+
+    def claim(self, value: str) -> str:
+        return claim_key("phone", value) if self.field == "phone" else claim_key("email", email_key(value))
+
+    def attribute(self) -> Any:
+        return AccountModel.phone if self.field == "phone" else AccountModel.email
+
+
+PHONE = Contact("phone", "phone_change", "sms")
+EMAIL = Contact("email", "email_change", "email")
+
+
+def start(deps: Deps, kind: Contact, authorization: str | None, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Open a change flow and send a code to the new phone or email."""
+    fields = Collector(body)
+    value = fields.field(kind.field, kind.parse)
+    fields.raise_if_any()
+    assert value is not None
+    signed = authenticate(deps, authorization, (ClaimModel, kind.claim(value)))
+    account, claim = signed.account, signed.extra[0]
+    if claim is not None and claim.account_id == signed.account.account_id:
+        raise validation_error({kind.field: ["unchanged"]})
+    if claim is not None and kind is PHONE:
+        raise ApiError("phone_registered")
+    now = deps.clock()
+    flow = FlowModel(
+        common.new_flow_id(),
+        flow_type=kind.flow_type,
+        state=CODE_VERIFICATION,
+        expires_at=datetime.fromtimestamp(now + deps.settings.flow_ttl, tz=timezone.utc),
+        created_at=now,
+        updated_at=now,
+        lang=lang,
+        account_id=account.account_id,
+        data={kind.field: value},
+    )
+    outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code")
+    return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
+
+
+def verify(
+    deps: Deps, kind: Contact, authorization: str | None, flow_id: str, body: dict[str, Any], lang: str
+) -> dict[str, Any]:
+    """Check the code; the account's phone or email changes and the claims swap."""
+    fields = Collector(body)
+    code = fields.field("code", parse_code)
+    fields.raise_if_any()
+    assert code is not None
+    signed = authenticate(deps, authorization, (FlowModel, flow_id))  # one read for both
+    account = signed.account
+    now = deps.clock()
+    flow = common.check_flow(signed.extra[0], kind.flow_type, now, owner=account.account_id)
+    value = str(common.flow_data(flow)[kind.field])
+    old = getattr(account, kind.field)
+
+    def swap_claims(txn: Txn) -> None:
+        txn.update(
+            "account",
+            AccountModel(account.account_id),
+            [kind.attribute().set(value), AccountModel.updated_at.set(now)],
+            (AccountModel.status == "active") & (kind.attribute() == old),
+        )
+        txn.delete("old", ClaimModel(kind.claim(old)), ClaimModel.account_id == account.account_id)
+        new_claim = ClaimModel(kind.claim(value), account_id=account.account_id, created_at=now)
+        txn.put("new", new_claim, ClaimModel.claim_key.does_not_exist())
+
+    try:
+        flow = common.verify_code(
+            deps,
+            flow_id,
+            kind.flow_type,
+            CODE_VERIFICATION,
+            code,
+            now,
+            COMPLETED,
+            deps.settings.flow_ttl,
+            owner=account.account_id,
+            also=swap_claims,
+        )
+    except Conflict as exc:
+        raise _swap_refused(kind, exc.labels) from exc
+    _tell_owner(deps, kind, account, value, lang)
+    return common.flow_view(deps, flow)
+
+
+def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
+    if "new" in labels:
+        if kind is PHONE:
+            return ApiError("phone_registered")
+        return ApiError("email_registered_during_flow", {"state": CODE_VERIFICATION})
+    # The account's contact changed since the flow began (another change, the call center).
+    return ApiError("wrong_state", {"state": CODE_VERIFICATION})
+
+
+def _tell_owner(deps: Deps, kind: Contact, account: AccountModel, value: str, lang: str) -> None:
+    """The old email hears of an email change; the account's email hears of a phone change."""
+    from chalicelib.delivery import templates
+
+    masked = common.mask_destination(kind.channel, value)
+    notify(deps, account.email, templates.changed_email(kind.field, lang, deps.settings.app_name, masked))
