@@ -15,8 +15,8 @@ the state, so two correct submissions cannot both pass.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.attributes import MapAttribute

@@ -13,7 +13,7 @@ a notice instead of a code, and no code verifies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from chalicelib.deps import Deps
@@ -69,7 +69,7 @@ def start(deps: Deps, kind: Contact, authorization: str | None, body: dict[str, 
         common.new_flow_id(),
         flow_type=kind.flow_type,
         state=CODE_VERIFICATION,
-        expires_at=datetime.fromtimestamp(now + deps.settings.flow_ttl, tz=timezone.utc),
+        expires_at=datetime.fromtimestamp(now + deps.settings.flow_ttl, tz=UTC),
         created_at=now,
         updated_at=now,
         lang=lang,

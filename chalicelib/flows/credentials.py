@@ -70,7 +70,7 @@ def _record_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> 
             pin_now_disabled = True
     if int(account.failed_logins or 0) >= s.max_failed_logins:
         duration = lock_duration(deps, int(account.lock_count or 0))
-        lock = [
+        lock: list[Action] = [
             AccountModel.locked_until.set(now + duration),
             AccountModel.lock_count.add(1),
             AccountModel.failed_logins.set(0),

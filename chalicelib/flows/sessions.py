@@ -207,7 +207,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
         SessionModel(session_id),
         [
             SessionModel.refresh_hash.set(hash_refresh_token(deps.keys.refresh, new_secret)),
-            SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),
+            SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),  # type: ignore[arg-type]
             SessionModel.expires_at.set(to_datetime(now + deps.settings.refresh_token_ttl)),
         ],
         (SessionModel.refresh_hash == presented) & (SessionModel.revoked == False),  # noqa: E712
