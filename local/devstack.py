@@ -194,6 +194,13 @@ def _inbox_page(messages: list[dict[str, Any]]) -> str:
     )
 
 
+class InboxServer(ThreadingHTTPServer):
+    """The inbox's HTTP server."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
     """The inbox's HTTP handler class."""
 
@@ -274,11 +281,14 @@ def contract_handler() -> type:
 def api_server(host: str, port: int) -> Any:
     """chalice's local server for the ``local`` stage, without autoreload."""
     from chalice.cli.factory import CLIFactory
-    from chalice.local import LocalDevServer
+    from chalice.local import LocalDevServer, ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        request_queue_size = 128  # many clients connect at once in the race tests
 
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name=os.environ.get("SANDI_STAGE", "local"))
-    return LocalDevServer(config.chalice_app, config, host, port, handler_cls=contract_handler())
+    return LocalDevServer(config.chalice_app, config, host, port, handler_cls=contract_handler(), server_cls=Server)
 
 
 # --- main -----------------------------------------------------------------------------
@@ -303,8 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_stage_environment()
     provision()
 
-    inbox_server = ThreadingHTTPServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
-    inbox_server.daemon_threads = True
+    inbox_server = InboxServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
     threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()
 
     api = api_server("127.0.0.1", args.api_port)

@@ -336,3 +336,33 @@ def local_stack() -> Iterator[LocalStack]:
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@dataclass
+class Member:
+    """A registered person and the session registration gave them."""
+
+    who: Person
+    account_id: str
+    access: str
+    refresh: str
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.access}"}
+
+
+@pytest.fixture
+def member_factory(journey: Journey):  # type: ignore[no-untyped-def]
+    def make(n: int = 0, **overrides: Any) -> Member:
+        who = person(n, **overrides)
+        body = journey.register(who).body
+        return Member(
+            who, body["account"]["account_id"], body["session"]["access_token"], body["session"]["refresh_token"]
+        )
+
+    return make
+
+
+@pytest.fixture
+def member(member_factory) -> Member:  # type: ignore[no-untyped-def]
+    return member_factory(0)  # type: ignore[no-any-return]

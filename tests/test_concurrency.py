@@ -70,3 +70,48 @@ def test_ten_parallel_completions_for_one_nik_create_one_account(local_stack: Lo
     claims = db.scan(TableName="sandi-local-claims")["Items"]
     assert {c["account_id"]["S"] for c in claims} <= {a["account_id"]["S"] for a in accounts}
     assert sum(1 for c in claims if c["account_id"] == ours[0]["account_id"]) == 4
+
+
+def test_twenty_parallel_wrong_passwords_lock_once_after_five_checks(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(400)
+    account_id = client.register(who)["account"]["account_id"]
+
+    def attempt(_: int) -> tuple[int, str]:
+        answer = StackClient(local_stack).call(
+            "POST", "/v1/sessions", {"login": who.email, "password": "Salah-Sekali-1"}
+        )
+        return answer.status_code, answer.json()["error"]["code"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(attempt, range(20)))
+
+    assert answers.count((401, "invalid_credentials")) == 4  # four checks answered "wrong"...
+    assert answers.count((423, "account_locked")) == 16  # ...the fifth locked, the rest never checked
+    item = _dynamodb(local_stack).get_item(
+        TableName="sandi-local-accounts", Key={"account_id": {"S": account_id}}, ConsistentRead=True
+    )["Item"]
+    assert item["lock_count"]["N"] == "1"  # locked exactly once
+    right = client.call("POST", "/v1/sessions", {"login": who.email, "password": who.password})
+    assert right.status_code == 423
+
+
+def test_parallel_reuse_of_one_refresh_token_revokes_the_family(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    session = client.register(person(401))["session"]
+
+    def refresh(_: int) -> tuple[int, dict]:
+        answer = StackClient(local_stack).call(
+            "POST", "/v1/sessions/refresh", {"refresh_token": session["refresh_token"]}
+        )
+        return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(refresh, range(10)))
+
+    winners = [body for status, body in answers if status == 201]
+    assert len(winners) == 1 and sum(1 for status, _ in answers if status == 401) == 9
+    # the token was presented more than once: every token of the family is now void
+    again = client.call("POST", "/v1/sessions/refresh", {"refresh_token": winners[0]["refresh_token"]})
+    assert again.status_code == 401
+    assert client.call("GET", "/v1/me", token=winners[0]["access_token"]).status_code == 401

@@ -27,6 +27,31 @@ def test_register_with_codes_from_the_inbox_then_sign_in(local_stack: LocalStack
     assert client.call("POST", "/v1/sessions", {"login": who.email, "password": "Salah-999"}).status_code == 401
 
 
+def test_a_member_day_pin_phone_change_and_sign_out(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(301)
+    client.register(who)
+    session = client.call("POST", "/v1/sessions", {"login": who.email, "password": who.password}).json()
+    token = session["access_token"]
+    pin = {"pin": "258036", "pin_confirmation": "258036", "password": who.password}
+    assert client.call("PUT", "/v1/me/pin", pin, token=token).status_code == 204
+    by_pin = client.call("POST", "/v1/sessions", {"login": who.kpj, "pin": "258036"})
+    assert by_pin.status_code == 201
+    token = by_pin.json()["access_token"]
+
+    started = client.call("POST", "/v1/me/phone", {"phone": "+62 813 9999 0000"}, token=token)
+    assert started.status_code == 201, started.text
+    flow = started.json()["flow_id"]
+    code = client.code_for("+6281399990000", "sms")
+    done = client.call("POST", f"/v1/me/phone/{flow}/verify", {"code": code}, token=token)
+    assert done.status_code == 200 and done.json()["state"] == "completed"
+    assert client.call("GET", "/v1/me", token=token).json()["phone"] == "+6281399990000"
+
+    assert client.call("DELETE", "/v1/sessions/current", token=token).status_code == 204
+    refused = client.call("GET", "/v1/me", token=token)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+
+
 def test_inbox_lists_newest_first_and_empties(local_stack: LocalStack) -> None:
     client = StackClient(local_stack)
     client.call("POST", "/v1/registrations", {"email": "first@example.com"})
