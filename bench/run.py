@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bench import coldstart
+from bench import argon2_cost, coldstart
 
 
 def main() -> None:
     coldstart.main()
+    print()
+    argon2_cost.main()
 
 
 if __name__ == "__main__":

@@ -32,3 +32,40 @@ def test_each_registration_step_costs_at_most_two_dynamodb_round_trips(api: Api,
         print(f"  {name:<24} {len(ops)}  {', '.join(ops)}")
     assert all(1 <= len(ops) <= 2 for ops in costs.values()), costs
     assert costs["complete"][-1] == "TransactWriteItems"  # account + 4 claims + flow + session at once
+
+
+# Steps that need three: the login must be resolved to an account before the attempt
+# is reserved on it; authenticated steps read the session before touching anything.
+THREE = {"sign-in", "PUT /me/pin", "PUT /me/password", "POST /me/phone/{id}/verify"}
+
+
+def test_signed_in_steps_round_trips(api: Api, outbox: Outbox, member_factory) -> None:  # type: ignore[no-untyped-def]
+    member = member_factory(2)
+    costs: dict[str, list[str]] = {}
+
+    def step(name: str, method: str, path: str, body: object = None, token: str | None = None) -> object:
+        headers = {"Authorization": f"Bearer {token or member.access}"}
+        with count_calls() as counter:
+            answer = api.call(method, path, body, headers=headers)
+        assert answer.status < 300, answer
+        costs[name] = counter.by_service("dynamodb")
+        return answer.body
+
+    who = member.who
+    session = step("sign-in", "POST", "/v1/sessions", {"login": who.email, "password": who.password})
+    step("refresh", "POST", "/v1/sessions/refresh", {"refresh_token": session["refresh_token"]})  # type: ignore[index]
+    step("GET /me", "GET", "/v1/me")
+    step("PUT /me/pin", "PUT", "/v1/me/pin", {"pin": "258036", "pin_confirmation": "258036", "password": who.password})
+    flow = step("POST /me/phone", "POST", "/v1/me/phone", {"phone": "081399990000"})
+    code = outbox.sms_code("+6281399990000")
+    step("POST /me/phone/{id}/verify", "POST", f"/v1/me/phone/{flow['flow_id']}/verify", {"code": code})  # type: ignore[index]
+    new = "Baru-Lebih-Kuat-7"
+    body = {"current_password": who.password, "password": new, "password_confirmation": new}
+    step("PUT /me/password", "PUT", "/v1/me/password", body)
+    step("DELETE /sessions/current", "DELETE", "/v1/sessions/current")
+
+    print("\nDynamoDB round trips per signed-in step")
+    for name, ops in costs.items():
+        print(f"  {name:<28} {len(ops)}  {', '.join(ops)}")
+    for name, ops in costs.items():
+        assert len(ops) <= (3 if name in THREE else 2), (name, ops)
