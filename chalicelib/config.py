@@ -39,6 +39,18 @@ class Settings:
     destination_window: int = 86400
     delivery_retry_after: int = 30
 
+    # anti-abuse (per hour unless named otherwise); client-address limits and the
+    # global SMS budget are switched off in the local stage, where every client is 127.0.0.1
+    client_limits_enabled: int = 1
+    sms_budget_enabled: int = 1
+    sms_per_client_per_hour: int = 100
+    sms_per_prefix_per_hour: int = 30
+    sms_budget_per_hour: int = 5000
+    identity_attempts_per_nik: int = 5
+    identity_attempts_per_client: int = 30
+    ses_decoy_address: str = "success@simulator.amazonses.com"
+    ses_feedback_topic: str = ""
+
     # flows
     flow_ttl: int = 1800
     registration_flow_ttl: int = 3600
@@ -89,6 +101,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values["region"] = region
     stage = str(values.get("stage", Settings.stage))
     values.setdefault("table_prefix", f"sandi-{stage}-")
+    values.setdefault("ses_feedback_topic", f"sandi-{stage}-ses-feedback")
+    if stage == "local":
+        values.setdefault("client_limits_enabled", 0)
+        values.setdefault("sms_budget_enabled", 0)
     if not values.get("secret_key") and not values.get("secret_ssm_param"):
         if stage != "local":
             raise RuntimeError("SANDI_SECRET_KEY or SANDI_SECRET_SSM_PARAM must be set outside the local stage")

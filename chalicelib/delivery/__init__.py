@@ -15,3 +15,7 @@ class Sender(Protocol):
     def send_sms(self, to: str, body: str) -> str:
         """Send a transactional SMS to an E.164 number; return the message id."""
         ...
+
+    def sms_opted_out(self, to: str) -> bool:
+        """Whether the number has opted out of SMS (nothing would arrive)."""
+        ...

@@ -66,6 +66,15 @@ class SnsSmsSender:
             raise DeliveryFailed("sms") from exc
         return str(response["MessageId"])
 
+    def sms_opted_out(self, to: str) -> bool:
+        """Ask SNS whether the number opted out; if SNS cannot say, try sending anyway."""
+        try:
+            response = self._client().check_if_phone_number_is_opted_out(phoneNumber=to)
+        except _provider_errors() as exc:
+            log.warning("sns opt-out check failed: %s", type(exc).__name__)
+            return False
+        return bool(response.get("isOptedOut"))
+
 
 class AwsSender:
     """The production Sender: SES for email, SNS for SMS."""
@@ -81,3 +90,7 @@ class AwsSender:
     def send_sms(self, to: str, body: str) -> str:
         """Send an SMS through SNS."""
         return self._sms.send_sms(to, body)
+
+    def sms_opted_out(self, to: str) -> bool:
+        """Whether SNS says the number opted out."""
+        return self._sms.sms_opted_out(to)

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.expressions.update import Action
 
-from chalicelib import otp
+from chalicelib import limits, otp
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, DeliveryFailed, retry_after
 from chalicelib.keys import keyed_hash
-from chalicelib.storage.models import FlowModel
+from chalicelib.limits import Limit
+from chalicelib.storage.models import FlowModel, SuppressionModel
 from chalicelib.storage.store import (
     CHALLENGE_ATTRIBUTES,
     Conflict,
@@ -41,17 +42,23 @@ from chalicelib.storage.store import (
     set_challenge,
 )
 
-Kind = Literal["code", "notice"]
+Kind = Literal["code", "notice", "decoy"]
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message a challenge sends: a code, or a notice that stands in for one."""
+    """A message a challenge sends.
+
+    ``kind``: a code; a notice that stands in for one (the address has an account); or a
+    decoy (the address has none: the same work is done, nobody receives anything).
+    ``client_ip`` is who asked, for the per-client limits.
+    """
 
     channel: Literal["email", "sms"]
     destination: str
     purpose: str
     kind: Kind = "code"
+    client_ip: str = ""
 
 
 def new_flow_id() -> str:
@@ -142,19 +149,43 @@ def flow_view(deps: Deps, flow: FlowModel, extra: dict[str, Any] | None = None) 
 
 
 def destination_key(deps: Deps, channel: str, destination: str) -> str:
-    """The send-log key of a destination (keyed hash: no address in the table)."""
+    """The key of a destination in counters and suppressions (a keyed hash, no address)."""
     return "dest#" + keyed_hash(deps.keys.destination, channel, destination.lower())
 
 
-def _stamp(now: float) -> float:
-    # Unique within a number set: microseconds plus a random sub-microsecond part.
-    return round(now, 6) + secrets.randbelow(1000) / 1e9
+def send_limits(deps: Deps, outgoing: Outgoing) -> list[Limit]:
+    """The limits one send counts against: its destination and, for SMS, the cost guards."""
+    s = deps.settings
+    found = [
+        Limit(
+            "destination",
+            destination_key(deps, outgoing.channel, outgoing.destination),
+            s.max_sends_per_destination,
+            s.destination_window,
+            rolling=True,
+        )
+    ]
+    if outgoing.channel == "sms":
+        # SMS pumping walks number ranges: the number minus its last 4 digits is a range.
+        prefix = "prefix#" + keyed_hash(deps.keys.destination, "prefix", outgoing.destination[:-4])
+        found.append(Limit("prefix", prefix, s.sms_per_prefix_per_hour, 3600))
+        if s.client_limits_enabled and outgoing.client_ip:
+            client = "client#sms#" + keyed_hash(deps.keys.destination, "client", outgoing.client_ip)
+            found.append(Limit("client", client, s.sms_per_client_per_hour, 3600))
+        if s.sms_budget_enabled:
+            found.append(Limit("budget", "budget#sms", s.sms_budget_per_hour, 3600))
+    return found
 
 
 def deliver(deps: Deps, outgoing: Outgoing, code: str, lang: str) -> None:
     """Hand the message to SES or SNS (raises DeliveryFailed)."""
     s = deps.settings
-    if outgoing.channel == "email":
+    if outgoing.kind == "decoy":
+        # Same work as a real send, to SES's mailbox simulator: nobody receives anything.
+        if s.ses_decoy_address:
+            subject, body = templates.account_exists_email(lang, s.app_name, outgoing.purpose)
+            deps.sender.send_email(s.ses_decoy_address, subject, body)
+    elif outgoing.channel == "email":
         if outgoing.kind == "notice":
             subject, body = templates.account_exists_email(lang, s.app_name, outgoing.purpose)
         else:
@@ -167,29 +198,58 @@ def deliver(deps: Deps, outgoing: Outgoing, code: str, lang: str) -> None:
         deps.sender.send_sms(outgoing.destination, text)
 
 
-def _commit_with_send_log(deps: Deps, build: Any, counter_key: str, now: float) -> float:
-    """Commit ``build(txn)`` plus one send stamp; prune once if the log is full.
+Write = Callable[[Txn, otp.Challenge], None]
 
-    Returns the stamp written. The log is a rolling window: when it holds the cap, the
-    stamps older than the window are pruned and the write is tried once more.
+
+def _write_and_send(
+    deps: Deps,
+    outgoing: Outgoing,
+    code: str,
+    challenge: otp.Challenge,
+    write: Write,
+    undo: Callable[[otp.Challenge], None],
+    lang: str,
+    now: float,
+) -> otp.Challenge:
+    """Store a challenge under the send limits, then send it; the challenge as stored.
+
+    A suppressed destination (bounced or complained email, opted-out number) is not
+    sent to and not counted: the challenge says ``suppressed`` so the app can offer the
+    other channel.
     """
-    s = deps.settings
-    for attempt in range(2):
-        stamp = _stamp(now)
-        txn = Txn()
-        build(txn)
-        deps.store.add_stamp(txn, counter_key, stamp, s.max_sends_per_destination, now + s.destination_window)
-        try:
-            deps.store.commit(txn)
-            return stamp
-        except Conflict as exc:
-            if "counter" not in exc.labels:
-                raise
-            left, oldest = deps.store.prune_stamps(counter_key, now - s.destination_window)
-            if left >= s.max_sends_per_destination or attempt == 1:
-                wait = (oldest + s.destination_window - now) if oldest is not None else s.resend_cooldown
-                raise retry_after("rate_limited", wait) from exc
-    raise AssertionError("unreachable")
+    if outgoing.channel == "sms" and deps.sender.sms_opted_out(outgoing.destination):
+        return _store_suppressed(deps, challenge, write)
+    not_suppressed: Callable[[Txn], None] = lambda txn: None  # noqa: E731
+    if outgoing.channel == "email" and outgoing.kind != "decoy":
+        key = destination_key(deps, "email", outgoing.destination)
+        condition = SuppressionModel.destination_key.does_not_exist()
+        not_suppressed = lambda txn: txn.check("suppressed", SuppressionModel, key, condition)  # noqa: E731
+
+    def build(txn: Txn) -> None:
+        write(txn, challenge)
+        not_suppressed(txn)
+
+    try:
+        taken = limits.commit_within(deps.store, build, send_limits(deps, outgoing), now)
+    except Conflict as exc:
+        if exc.labels != {"suppressed"}:
+            raise
+        return _store_suppressed(deps, challenge, write)
+    try:
+        deliver(deps, outgoing, code, lang)
+    except DeliveryFailed as exc:
+        undo(challenge)
+        limits.give_back(deps.store, taken)
+        raise retry_after("delivery_unavailable", deps.settings.delivery_retry_after) from exc
+    return challenge
+
+
+def _store_suppressed(deps: Deps, challenge: otp.Challenge, write: Write) -> otp.Challenge:
+    suppressed = replace(challenge, delivery="suppressed")
+    txn = Txn()
+    write(txn, suppressed)
+    deps.store.commit(txn)
+    return suppressed
 
 
 def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: float) -> FlowModel:
@@ -204,19 +264,18 @@ def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: 
         s.code_ttl,
         s.resend_cooldown,
         sends=1,
-        notice=outgoing.kind == "notice",
+        notice=outgoing.kind != "code",
     )
-    fill_challenge(flow, challenge)
-    counter_key = destination_key(deps, outgoing.channel, outgoing.destination)
-    stamp = _commit_with_send_log(
-        deps, lambda txn: txn.put("flow", flow, FlowModel.flow_id.does_not_exist()), counter_key, now
-    )
-    try:
-        deliver(deps, outgoing, code, lang)
-    except DeliveryFailed as exc:
-        deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == challenge.code_id)
-        deps.store.remove_stamp(counter_key, stamp)
-        raise retry_after("delivery_unavailable", s.delivery_retry_after) from exc
+
+    def write(txn: Txn, ch: otp.Challenge) -> None:
+        fill_challenge(flow, ch)
+        txn.put("flow", flow, FlowModel.flow_id.does_not_exist())
+
+    def undo(ch: otp.Challenge) -> None:
+        deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == ch.code_id)
+
+    stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now)
+    fill_challenge(flow, stored)
     return flow
 
 
@@ -259,37 +318,34 @@ def send_challenge(
         s.code_ttl,
         s.resend_cooldown,
         sends=(current.sends + 1) if current else 1,
-        notice=outgoing.kind == "notice",
+        notice=outgoing.kind != "code",
     )
     same_challenge = FlowModel.ch_code_id == current.code_id if current else FlowModel.ch_code_id.does_not_exist()
     condition = live_flow(flow.flow_id, flow.flow_type, now) & in_states(allowed_states) & same_challenge
-    actions = [
-        *set_challenge(challenge),
+    moves = [
         FlowModel.state.set(next_state),
         FlowModel.updated_at.set(now),
         FlowModel.expires_at.set(to_datetime(now + lifetime)),
     ]
     if data is not None:
-        actions.append(FlowModel.data.set(data))
-    counter_key = destination_key(deps, outgoing.channel, outgoing.destination)
+        moves.append(FlowModel.data.set(data))
+
+    def write(txn: Txn, ch: otp.Challenge) -> None:
+        txn.update("flow", FlowModel(flow.flow_id), [*set_challenge(ch), *moves], condition)
+
+    def undo(ch: otp.Challenge) -> None:
+        _undo_send(deps, flow, ch, current)
+
     try:
-        stamp = _commit_with_send_log(
-            deps, lambda txn: txn.update("flow", FlowModel(flow.flow_id), actions, condition), counter_key, now
-        )
+        stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now)
     except Conflict as exc:
         # Another request changed the flow first (a parallel resend): explain from fresh state.
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
         require_state(fresh, *allowed_states)
         _check_resend(deps, fresh, now)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
-    try:
-        deliver(deps, outgoing, code, lang)
-    except DeliveryFailed as exc:
-        _undo_send(deps, flow, challenge, current)
-        deps.store.remove_stamp(counter_key, stamp)
-        raise retry_after("delivery_unavailable", s.delivery_retry_after) from exc
     # The transaction returns nothing: show the flow as it was just written.
-    fill_challenge(flow, challenge)
+    fill_challenge(flow, stored)
     flow.state, flow.updated_at, flow.expires_at = next_state, now, to_datetime(now + lifetime)
     if data is not None:
         flow.data = data

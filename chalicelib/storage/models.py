@@ -126,17 +126,36 @@ class SessionModel(_Base):
 
 
 class CounterModel(_Base):
-    """A rolling-window send log: the send times within the window, as a number set."""
+    """A rate limit: a rolling log of event times (``stamps``) or a fixed window's ``hits``."""
 
     class Meta(_Base.Meta):
         table_name = "counters"
 
     counter_key = UnicodeAttribute(hash_key=True)
     stamps = NumberSetAttribute(null=True)
+    hits = NumberAttribute(null=True)
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[_Base], ...] = (AccountModel, ClaimModel, FlowModel, SessionModel, CounterModel)
+class SuppressionModel(_Base):
+    """A destination that must not be sent to (SES bounce or complaint), by keyed hash."""
+
+    class Meta(_Base.Meta):
+        table_name = "suppressions"
+
+    destination_key = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    created_at = NumberAttribute()
+
+
+ALL_MODELS: tuple[type[_Base], ...] = (
+    AccountModel,
+    ClaimModel,
+    FlowModel,
+    SessionModel,
+    CounterModel,
+    SuppressionModel,
+)
 LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 
 

@@ -23,7 +23,14 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from chalicelib.clock import to_datetime
 from chalicelib.errors import StorageUnavailable
 from chalicelib.otp import Challenge
-from chalicelib.storage.models import AccountModel, ClaimModel, CounterModel, FlowModel, SessionModel
+from chalicelib.storage.models import (
+    AccountModel,
+    ClaimModel,
+    CounterModel,
+    FlowModel,
+    SessionModel,
+    SuppressionModel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,18 +262,38 @@ class Store:
     # --- rolling send log --------------------------------------------------------
 
     @staticmethod
-    def add_stamp(txn: Txn, counter_key: str, stamp: float, limit: int, expires_at: float) -> None:
-        """Add a send to a rolling log in ``txn``, refused once it holds ``limit`` sends.
+    def add_stamp(txn: Txn, label: str, counter_key: str, stamp: float, limit: int, expires_at: float) -> None:
+        """Add an event to a rolling log in ``txn``, refused once it holds ``limit`` events.
 
         A number set is used so a stamp can be removed again without reading the item
         (compensation, pruning); stamps are unique to the microsecond.
         """
         txn.update(
-            "counter",
+            label,
             CounterModel(counter_key),
             actions=[CounterModel.stamps.add({stamp}), CounterModel.expires_at.set(to_datetime(expires_at))],
             condition=CounterModel.stamps.does_not_exist() | (size(CounterModel.stamps) < limit),
         )
+
+    @staticmethod
+    def add_hit(txn: Txn, label: str, counter_key: str, limit: int, expires_at: float) -> None:
+        """Count one event in a fixed window in ``txn``, refused once it holds ``limit``."""
+        txn.update(
+            label,
+            CounterModel(counter_key),
+            actions=[CounterModel.hits.add(1), CounterModel.expires_at.set(to_datetime(expires_at))],
+            condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < limit),
+        )
+
+    @_guard
+    def remove_hit(self, counter_key: str) -> None:
+        """Take back one event of a fixed window."""
+        CounterModel(counter_key).update(actions=[CounterModel.hits.add(-1)])
+
+    @_guard
+    def suppress(self, destination_key: str, reason: str, now: float) -> None:
+        """Record that a destination bounced or complained."""
+        SuppressionModel(destination_key, reason=reason, created_at=now).save()
 
     @_guard
     def prune_stamps(self, counter_key: str, cutoff: float) -> tuple[int, float | None]:
@@ -336,6 +363,7 @@ __all__ = [
     "FlowModel",
     "SessionModel",
     "Store",
+    "SuppressionModel",
     "Txn",
     "challenge_of",
     "clear_challenge",

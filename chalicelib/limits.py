@@ -1,0 +1,94 @@
+"""Rate limits held in DynamoDB, so they hold across every Lambda container.
+
+A limit is added to the same transaction as the write it guards; if any limit is
+full the whole transaction is refused and nothing is counted. Two kinds:
+- rolling: a number set of event times (the contract's "10 per destination per 24 h");
+  a full set is pruned of old events once and the write retried;
+- fixed: a counter per clock window (hourly budgets), one cheap ``ADD`` each.
+Keys are keyed hashes: no address, number or NIK appears in the counters table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.errors import retry_after
+from chalicelib.storage.store import Conflict, Store, Txn
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``max`` events per ``window`` seconds for ``key``."""
+
+    name: str
+    key: str
+    max: int
+    window: int
+    rolling: bool = False
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What one limit recorded, so it can be given back."""
+
+    limit: Limit
+    counter_key: str
+    stamp: float | None
+
+
+def _window_start(limit: Limit, now: float) -> int:
+    return int(now // limit.window * limit.window)
+
+
+def _add(txn: Txn, limit: Limit, now: float) -> Taken:
+    label = f"limit:{limit.name}"
+    if limit.rolling:
+        # Unique within a number set: microseconds plus a random sub-microsecond part.
+        stamp = round(now, 6) + secrets.randbelow(1000) / 1e9
+        Store.add_stamp(txn, label, limit.key, stamp, limit.max, now + limit.window)
+        return Taken(limit, limit.key, stamp)
+    start = _window_start(limit, now)
+    counter_key = f"{limit.key}#{start}"
+    Store.add_hit(txn, label, counter_key, limit.max, start + limit.window)
+    return Taken(limit, counter_key, None)
+
+
+def commit_within(store: Store, build: Callable[[Txn], None], limits: list[Limit], now: float) -> list[Taken]:
+    """Commit ``build(txn)`` plus one event in each limit; ``429 rate_limited`` if one is full."""
+    for attempt in range(2):
+        txn = Txn()
+        build(txn)
+        taken = [_add(txn, limit, now) for limit in limits]
+        try:
+            store.commit(txn)
+            return taken
+        except Conflict as exc:
+            full = [limit for limit in limits if f"limit:{limit.name}" in exc.labels]
+            if not full:
+                raise
+            waits = [_wait_or_prune(store, limit, now) for limit in full]
+            if attempt == 1 or any(w is not None for w in waits):
+                longest = max((w for w in waits if w is not None), default=1.0)
+                raise retry_after("rate_limited", longest) from exc
+    raise AssertionError("unreachable")
+
+
+def _wait_or_prune(store: Store, limit: Limit, now: float) -> float | None:
+    """Seconds until ``limit`` has room again, or None if pruning made room now."""
+    if not limit.rolling:
+        return _window_start(limit, now) + limit.window - now
+    left, oldest = store.prune_stamps(limit.key, now - limit.window)
+    if left < limit.max:
+        return None
+    return (oldest + limit.window - now) if oldest is not None else 1.0
+
+
+def give_back(store: Store, taken: list[Taken]) -> None:
+    """Undo what ``commit_within`` counted (the guarded action did not happen)."""
+    for item in taken:
+        if item.stamp is not None:
+            store.remove_stamp(item.counter_key, item.stamp)
+        else:
+            store.remove_hit(item.counter_key)
