@@ -12,7 +12,16 @@ from chalice import Chalice, Response
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import contact_change, operations, registration, sessions
+from chalicelib.flows import (
+    contact_change,
+    email_recovery,
+    feedback,
+    operations,
+    password_reset,
+    pin_reset,
+    registration,
+    sessions,
+)
 from chalicelib.http import language, parse_body, respond
 
 app = Chalice(app_name="sandi")
@@ -34,6 +43,7 @@ class Call:
     lang: str
     params: dict[str, str]
     headers: Any
+    client_ip: str
 
     def __getitem__(self, name: str) -> str:
         return self.params[name]
@@ -61,7 +71,9 @@ def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call
                         raise ApiError("malformed_request")
                     raw = request.raw_body
                     body = parse_body(raw if isinstance(raw, bytes) else raw.encode(), settings.max_body_bytes)
-                return fn(Call(get_deps(), body, lang, params, request.headers))
+                # API Gateway's view of the caller; X-Forwarded-For is the caller's to forge.
+                client_ip = str((request.context.get("identity") or {}).get("sourceIp") or "")
+                return fn(Call(get_deps(), body, lang, params, request.headers, client_ip))
 
             return respond(run, lang, status, settings.delivery_retry_after)
 
@@ -207,3 +219,87 @@ def me_email(call: Call) -> Any:
 def me_email_verify(call: Call) -> Any:
     """Finish an email change with the emailed code."""
     return contact_change.verify(call.deps, contact_change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)
+
+
+# --- forgot password --------------------------------------------------------------------
+
+
+@route("/v1/password-resets", "POST", 202)
+def password_reset_start(call: Call) -> Any:
+    """Start a password reset for an email."""
+    return password_reset.start(call.deps, call.body, call.lang, call.client_ip)
+
+
+@route("/v1/password-resets/{flow_id}", "GET")
+def password_reset_get(call: Call) -> Any:
+    """The password-reset flow."""
+    return password_reset.get(call.deps, call["flow_id"])
+
+
+@route("/v1/password-resets/{flow_id}/verify", "POST")
+def password_reset_verify(call: Call) -> Any:
+    """Verify the emailed code."""
+    return password_reset.verify(call.deps, call["flow_id"], call.body)
+
+
+@route("/v1/password-resets/{flow_id}/resend", "POST")
+def password_reset_resend(call: Call) -> Any:
+    """Send a new code."""
+    return password_reset.resend(call.deps, call["flow_id"], call.lang, call.client_ip)
+
+
+@route("/v1/password-resets/{flow_id}/complete", "POST")
+def password_reset_complete(call: Call) -> Any:
+    """Set the new password."""
+    return password_reset.complete(call.deps, call["flow_id"], call.body, call.lang)
+
+
+# --- forgot PIN ---------------------------------------------------------------------------
+
+
+@route("/v1/pin-resets", "POST", 201)
+def pin_reset_start(call: Call) -> Any:
+    """Check name, NIK and birth date."""
+    return pin_reset.start(call.deps, call.body, call.lang, call.client_ip)
+
+
+@route("/v1/pin-resets/{flow_id}", "GET")
+def pin_reset_get(call: Call) -> Any:
+    """The PIN-reset flow."""
+    return pin_reset.get(call.deps, call["flow_id"])
+
+
+@route("/v1/pin-resets/{flow_id}/send", "POST")
+def pin_reset_send(call: Call) -> Any:
+    """Send (or resend) a code by email or SMS."""
+    return pin_reset.send(call.deps, call["flow_id"], call.body, call.lang, call.client_ip)
+
+
+@route("/v1/pin-resets/{flow_id}/verify", "POST")
+def pin_reset_verify(call: Call) -> Any:
+    """Verify the code."""
+    return pin_reset.verify(call.deps, call["flow_id"], call.body)
+
+
+@route("/v1/pin-resets/{flow_id}/complete", "POST")
+def pin_reset_complete(call: Call) -> Any:
+    """Set the new PIN."""
+    return pin_reset.complete(call.deps, call["flow_id"], call.body)
+
+
+# --- forgot email ------------------------------------------------------------------------
+
+
+@route("/v1/email-recoveries", "POST", 202)
+def email_recovery_start(call: Call) -> Any:
+    """Text the owner of a phone number which email their account uses."""
+    return email_recovery.start(call.deps, call.body, call.lang, call.client_ip)
+
+
+# --- SES feedback ------------------------------------------------------------------------
+
+
+@app.on_sns_message(topic=get_settings().ses_feedback_topic)
+def ses_feedback(event: Any) -> None:
+    """Bounces and complaints from SES suppress the address."""
+    feedback.handle(get_deps(), event.message)

@@ -174,6 +174,23 @@ def changed_email(what: str, lang: str, app: str, new: str = "") -> tuple[str, s
     return subject.format(app=app), body.format(app=app, new=new)
 
 
+_EMAIL_REMINDER = {
+    "id": (
+        "{app}: email akun Anda {email}. Masuk dengan email ini atau nomor KPJ. "
+        "Lupa kata sandi? Pilih Lupa kata sandi di aplikasi."
+    ),
+    "en": (
+        "{app}: your account email is {email}. Sign in with it or your KPJ number. "
+        "Forgot the password? Choose Forgot password in the app."
+    ),
+}
+
+
+def email_reminder_sms(lang: str, app: str, masked_email: str) -> str:
+    """The forgot-email SMS: the masked address and how to sign in."""
+    return _EMAIL_REMINDER[pick_lang(lang)].format(app=app, email=masked_email)
+
+
 def password_changed_email(lang: str, app: str) -> tuple[str, str]:
     """The notice after a password change."""
     return changed_email("password", lang, app)

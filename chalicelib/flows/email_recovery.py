@@ -1,0 +1,44 @@
+"""Forgot email: a phone number in, an SMS naming the account's (masked) email out.
+
+Any well-formed number answers ``202 {}``. Only a number that belongs to an account
+(phones are verified by code before they are stored) receives an SMS; for any other the
+same reads and the same send limits are counted, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import limits
+from chalicelib.delivery import templates
+from chalicelib.deps import Deps
+from chalicelib.errors import DeliveryFailed, retry_after
+from chalicelib.flows import common
+from chalicelib.flows.common import Outgoing
+from chalicelib.storage import claim_key
+from chalicelib.storage.models import AccountModel
+from chalicelib.validation import Collector, parse_phone
+
+
+def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
+    """Text the owner of ``phone`` which email their account uses, if it has one."""
+    fields = Collector(body)
+    phone = fields.field("phone", parse_phone)
+    fields.raise_if_any()
+    assert phone is not None
+    now = deps.clock()
+    owner = deps.store.claim_owner(claim_key("phone", phone))
+    account = deps.store.get(AccountModel, owner or "no-such-account")  # same reads either way
+    known = account is not None and account.status == "active" and account.phone == phone
+    outgoing = Outgoing("sms", phone, "email_recovery", "code" if known else "decoy", client_ip)
+    taken = limits.commit_within(deps.store, lambda txn: None, common.send_limits(deps, outgoing), now)
+    if not known or deps.sender.sms_opted_out(phone):
+        return {}
+    assert account is not None
+    text = templates.email_reminder_sms(lang, deps.settings.app_name, common.mask_email(account.email))
+    try:
+        deps.sender.send_sms(phone, text)
+    except DeliveryFailed as exc:
+        limits.give_back(deps.store, taken)
+        raise retry_after("delivery_unavailable", deps.settings.delivery_retry_after) from exc
+    return {}

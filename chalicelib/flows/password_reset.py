@@ -1,0 +1,125 @@
+"""Forgot password: email -> code -> new password.
+
+States: code_verification -> new_password -> completed.
+
+Any well-formed email gets the same ``202`` and flow. Only a real account's address is
+sent a code; for any other the flow holds a challenge nothing can verify, the send
+limits are counted the same, and a decoy goes to SES's mailbox simulator, so answer,
+timing and limits do not tell whether the address has an account. Completing stores
+the new password, clears a lockout and voids every session (epoch) in one write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.delivery import templates
+from chalicelib.deps import Deps
+from chalicelib.errors import ApiError
+from chalicelib.flows import common, credentials
+from chalicelib.flows.common import Outgoing
+from chalicelib.flows.sessions import notify
+from chalicelib.storage import claim_key
+from chalicelib.storage.models import AccountModel, FlowModel
+from chalicelib.storage.store import Conflict, Txn
+from chalicelib.validation import Collector, email_key, parse_code, parse_email
+
+FLOW_TYPE = "password_reset"
+CODE_VERIFICATION = "code_verification"
+NEW_PASSWORD = "new_password"
+COMPLETED = "completed"
+
+
+def _lifetime(deps: Deps) -> int:
+    return deps.settings.flow_ttl
+
+
+def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
+    """Open a reset for an email; a code goes out only if it has an account."""
+    fields = Collector(body)
+    email = fields.field("email", parse_email)
+    fields.raise_if_any()
+    assert email is not None
+    now = deps.clock()
+    owner = deps.store.claim_owner(claim_key("email", email_key(email)))
+    flow = FlowModel(
+        common.new_flow_id(),
+        flow_type=FLOW_TYPE,
+        state=CODE_VERIFICATION,
+        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=UTC),
+        created_at=now,
+        updated_at=now,
+        lang=lang,
+        account_id=owner,
+        data={"email": email},
+    )
+    outgoing = Outgoing("email", email, FLOW_TYPE, "code" if owner else "decoy", client_ip)
+    return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
+
+
+def get(deps: Deps, flow_id: str) -> dict[str, Any]:
+    """The flow as it stands."""
+    return common.flow_view(deps, common.load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
+
+
+def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Check the emailed code; the flow moves to ``new_password``."""
+    fields = Collector(body)
+    code = fields.field("code", parse_code)
+    fields.raise_if_any()
+    assert code is not None
+    now = deps.clock()
+    flow = common.verify_code(deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PASSWORD, _lifetime(deps))
+    return common.flow_view(deps, flow)
+
+
+def resend(deps: Deps, flow_id: str, lang: str, client_ip: str) -> dict[str, Any]:
+    """A fresh code (or, for an address without an account, the same decoy work)."""
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    common.require_state(flow, CODE_VERIFICATION)
+    email = common.flow_data(flow)["email"]
+    outgoing = Outgoing("email", email, FLOW_TYPE, "code" if flow.account_id else "decoy", client_ip)
+    flow = common.send_challenge(
+        deps, flow, outgoing, lang, now, (CODE_VERIFICATION,), CODE_VERIFICATION, _lifetime(deps)
+    )
+    return common.flow_view(deps, flow)
+
+
+def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Set the new password: sessions end, a lockout clears, the owner is told."""
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    common.require_state(flow, NEW_PASSWORD)
+    account = deps.store.get(AccountModel, flow.account_id or "")
+    if account is None or account.status != "active":
+        raise ApiError("wrong_state", {"state": flow.state})  # closed by the call center meanwhile
+    password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account.account_id),
+        [
+            AccountModel.password_hash.set(deps.hasher.hash(password)),
+            AccountModel.session_epoch.add(1),  # every session and refresh token ends
+            AccountModel.locked_until.set(0),
+            *credentials.reset_actions(),
+            AccountModel.updated_at.set(now),
+        ],
+        AccountModel.status == "active",
+    )
+    txn.update(
+        "flow",
+        FlowModel(flow_id),
+        [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now)],
+        (FlowModel.state == NEW_PASSWORD) & (FlowModel.account_id == account.account_id),
+    )
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+        raise ApiError("wrong_state", {"state": fresh.state}) from exc
+    notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
+    flow.state, flow.updated_at = COMPLETED, now
+    return common.flow_view(deps, flow)
