@@ -35,7 +35,19 @@ class Taken:
 
     limit: Limit
     counter_key: str
-    stamp: float | None
+    stamp: int | None
+
+
+_SCALE = 10**12  # stamps are integers in picoseconds: the time in µs plus 6 random digits
+
+
+def _stamp(now: float) -> int:
+    """A unique member of a number set for an event at ``now``.
+
+    Two events in the same microsecond must not collapse into one set member, and a
+    float cannot carry sub-microsecond digits at today's epoch, hence an integer.
+    """
+    return int(now * 1_000_000) * 1_000_000 + secrets.randbelow(1_000_000)
 
 
 def _window_start(limit: Limit, now: float) -> int:
@@ -45,8 +57,7 @@ def _window_start(limit: Limit, now: float) -> int:
 def _add(txn: Txn, limit: Limit, now: float) -> Taken:
     label = f"limit:{limit.name}"
     if limit.rolling:
-        # Unique within a number set: microseconds plus a random sub-microsecond part.
-        stamp = round(now, 6) + secrets.randbelow(1000) / 1e9
+        stamp = _stamp(now)
         Store.add_stamp(txn, label, limit.key, stamp, limit.max, now + limit.window)
         return Taken(limit, limit.key, stamp)
     start = _window_start(limit, now)
@@ -79,10 +90,10 @@ def _wait_or_prune(store: Store, limit: Limit, now: float) -> float | None:
     """Seconds until ``limit`` has room again, or None if pruning made room now."""
     if not limit.rolling:
         return _window_start(limit, now) + limit.window - now
-    left, oldest = store.prune_stamps(limit.key, now - limit.window)
+    left, oldest = store.prune_stamps(limit.key, (now - limit.window) * _SCALE)
     if left < limit.max:
         return None
-    return (oldest + limit.window - now) if oldest is not None else 1.0
+    return (oldest / _SCALE + limit.window - now) if oldest is not None else 1.0
 
 
 def give_back(store: Store, taken: list[Taken]) -> None:

@@ -65,8 +65,10 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return make_settings()
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Test settings; ``@pytest.mark.settings(name=value)`` overrides some."""
+    marker = request.node.get_closest_marker("settings")
+    return make_settings(**(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
@@ -366,3 +368,12 @@ def member_factory(journey: Journey):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def member(member_factory) -> Member:  # type: ignore[no-untyped-def]
     return member_factory(0)  # type: ignore[no-any-return]
+
+
+def shape(value: Any) -> Any:
+    """The structure of a JSON value: keys and types, not contents."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value]
+    return type(value).__name__

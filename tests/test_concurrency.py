@@ -115,3 +115,32 @@ def test_parallel_reuse_of_one_refresh_token_revokes_the_family(local_stack: Loc
     again = client.call("POST", "/v1/sessions/refresh", {"refresh_token": winners[0]["refresh_token"]})
     assert again.status_code == 401
     assert client.call("GET", "/v1/me", token=winners[0]["access_token"]).status_code == 401
+
+
+def test_the_destination_cap_holds_under_twenty_parallel_sends(local_stack: LocalStack) -> None:
+    address = "ramai@example.com"
+
+    def start(_: int) -> int:
+        return StackClient(local_stack).call("POST", "/v1/registrations", {"email": address}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(start, range(20)))
+
+    assert statuses.count(201) == 10 and statuses.count(429) == 10
+    sent = [m for m in StackClient(local_stack).messages() if m["to"] == address]
+    assert len(sent) == 10
+
+
+def test_identity_attempts_per_nik_hold_under_parallel_guesses(local_stack: LocalStack) -> None:
+    who = person(402)
+    StackClient(local_stack).register(who)
+    guess = {"full_name": "Orang Lain", "nik": who.nik, "birth_date": who.birth_date}
+
+    def attempt(_: int) -> str:
+        answer = StackClient(local_stack).call("POST", "/v1/pin-resets", guess)
+        return str(answer.json()["error"]["code"])
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = list(pool.map(attempt, range(10)))
+
+    assert codes.count("identity_mismatch") == 5 and codes.count("rate_limited") == 5

@@ -52,6 +52,45 @@ def test_a_member_day_pin_phone_change_and_sign_out(local_stack: LocalStack) -> 
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
 
 
+def test_forgot_password_with_the_code_from_the_inbox(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(302)
+    client.register(who)
+    flow = client.call("POST", "/v1/password-resets", {"email": who.email}).json()["flow_id"]
+    code = client.code_for(who.email, "email")
+    assert client.call("POST", f"/v1/password-resets/{flow}/verify", {"code": code}).json()["state"] == "new_password"
+    new = "Baru-Lebih-Kuat-7"
+    done = client.call("POST", f"/v1/password-resets/{flow}/complete", {"password": new, "password_confirmation": new})
+    assert done.status_code == 200 and done.json()["state"] == "completed"
+    assert client.call("POST", "/v1/sessions", {"login": who.email, "password": new}).status_code == 201
+
+
+def test_forgot_pin_by_sms(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(303)
+    client.register(who)
+    identity = {"full_name": who.full_name.upper(), "nik": who.nik, "birth_date": who.birth_date}
+    started = client.call("POST", "/v1/pin-resets", identity)
+    assert started.status_code == 201, started.text
+    flow = started.json()["flow_id"]
+    assert client.call("POST", f"/v1/pin-resets/{flow}/send", {"channel": "sms"}).status_code == 200
+    code = client.code_for(who.phone_e164, "sms")
+    assert client.call("POST", f"/v1/pin-resets/{flow}/verify", {"code": code}).json()["state"] == "new_pin"
+    pin = {"pin": "471036", "pin_confirmation": "471036"}
+    assert client.call("POST", f"/v1/pin-resets/{flow}/complete", pin).json()["state"] == "completed"
+    assert client.call("POST", "/v1/sessions", {"login": who.kpj, "pin": "471036"}).status_code == 201
+
+
+def test_forgot_email_by_sms(local_stack: LocalStack) -> None:
+    client = StackClient(local_stack)
+    who = person(304)
+    client.register(who)
+    answer = client.call("POST", "/v1/email-recoveries", {"phone": who.phone})
+    assert answer.status_code == 202 and answer.json() == {}
+    texts = [m["body"] for m in client.messages() if m["to"] == who.phone_e164 and "email" in m["body"]]
+    assert texts and "pe***4@e***e.com" in texts[0]
+
+
 def test_inbox_lists_newest_first_and_empties(local_stack: LocalStack) -> None:
     client = StackClient(local_stack)
     client.call("POST", "/v1/registrations", {"email": "first@example.com"})

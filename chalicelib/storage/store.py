@@ -262,11 +262,11 @@ class Store:
     # --- rolling send log --------------------------------------------------------
 
     @staticmethod
-    def add_stamp(txn: Txn, label: str, counter_key: str, stamp: float, limit: int, expires_at: float) -> None:
+    def add_stamp(txn: Txn, label: str, counter_key: str, stamp: int, limit: int, expires_at: float) -> None:
         """Add an event to a rolling log in ``txn``, refused once it holds ``limit`` events.
 
         A number set is used so a stamp can be removed again without reading the item
-        (compensation, pruning); stamps are unique to the microsecond.
+        (compensation, pruning); each stamp is unique.
         """
         txn.update(
             label,
@@ -296,7 +296,7 @@ class Store:
         SuppressionModel(destination_key, reason=reason, created_at=now).save()
 
     @_guard
-    def prune_stamps(self, counter_key: str, cutoff: float) -> tuple[int, float | None]:
+    def prune_stamps(self, counter_key: str, cutoff: float) -> tuple[int, int | None]:
         """Drop sends older than ``cutoff``; return (sends left, oldest left)."""
         item = self._get(CounterModel, counter_key)
         stamps = set(item.stamps or ()) if item else set()
@@ -307,7 +307,7 @@ class Store:
         return len(left), (min(left) if left else None)
 
     @_guard
-    def remove_stamp(self, counter_key: str, stamp: float) -> None:
+    def remove_stamp(self, counter_key: str, stamp: int) -> None:
         """Take back one send (its message was never accepted by the provider)."""
         CounterModel(counter_key).update(actions=[CounterModel.stamps.delete({stamp})])
 
