@@ -304,7 +304,7 @@ class Store:
         if stale:
             CounterModel(counter_key).update(actions=[CounterModel.stamps.delete(stale)])
         left = stamps - stale
-        return len(left), (min(left) if left else None)
+        return len(left), (int(min(left)) if left else None)
 
     @_guard
     def remove_stamp(self, counter_key: str, stamp: int) -> None:
