@@ -69,3 +69,41 @@ def test_signed_in_steps_round_trips(api: Api, outbox: Outbox, member_factory) -
         print(f"  {name:<28} {len(ops)}  {', '.join(ops)}")
     for name, ops in costs.items():
         assert len(ops) <= (3 if name in THREE else 2), (name, ops)
+
+
+def test_recovery_steps_round_trips(api: Api, outbox: Outbox, member_factory, clock) -> None:  # type: ignore[no-untyped-def]
+    member = member_factory(3)
+    who = member.who
+    costs: dict[str, list[str]] = {}
+
+    def step(name: str, method: str, path: str, body: object = None) -> dict:
+        with count_calls() as counter:
+            answer = api.call(method, path, body)
+        assert answer.status < 300, answer
+        costs[name] = counter.by_service("dynamodb")
+        return answer.body  # type: ignore[no-any-return]
+
+    flow = step("password-resets start (known)", "POST", "/v1/password-resets", {"email": who.email})["flow_id"]
+    step("password-resets start (unknown)", "POST", "/v1/password-resets", {"email": "nobody@example.com"})
+    clock.advance(60)
+    step("password-resets resend", "POST", f"/v1/password-resets/{flow}/resend")
+    step("password-resets verify", "POST", f"/v1/password-resets/{flow}/verify", {"code": outbox.email_code(who.email)})
+    new = {"password": "Baru-Lebih-Kuat-7", "password_confirmation": "Baru-Lebih-Kuat-7"}
+    step("password-resets complete", "POST", f"/v1/password-resets/{flow}/complete", new)
+
+    identity = {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}
+    flow = step("pin-resets start", "POST", "/v1/pin-resets", identity)["flow_id"]
+    step("pin-resets send", "POST", f"/v1/pin-resets/{flow}/send", {"channel": "sms"})
+    code = outbox.sms_code(who.phone_e164)
+    step("pin-resets verify", "POST", f"/v1/pin-resets/{flow}/verify", {"code": code})
+    step("pin-resets complete", "POST", f"/v1/pin-resets/{flow}/complete", {"pin": "471036", "pin_confirmation": "471036"})
+
+    step("email-recoveries (known)", "POST", "/v1/email-recoveries", {"phone": who.phone})
+    step("email-recoveries (unknown)", "POST", "/v1/email-recoveries", {"phone": "081300001111"})
+
+    print("\nDynamoDB round trips per recovery step")
+    for name, ops in costs.items():
+        print(f"  {name:<32} {len(ops)}  {', '.join(ops)}")
+    assert costs["password-resets start (known)"] == costs["password-resets start (unknown)"]
+    assert costs["email-recoveries (known)"] == costs["email-recoveries (unknown)"]
+    assert all(len(ops) <= 3 for ops in costs.values()), costs
