@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean
+.PHONY: run test lint typecheck check bench clean staff-token
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 run: $(STAMP)  ## emulator + tables + API on :8000 + inbox on :8025
 	$(PY) -m local.devstack
+
+STAFF ?= agent01
+staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admin routes)
+	@$(PY) -m local.staff_token $(STAFF)
 
 test: $(STAMP)  ## the whole suite
 	$(PY) -m pytest

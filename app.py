@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import AuthResponse, Chalice, Response
 
+from chalicelib import audit
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import (
+    admin,
     contact_change,
     email_recovery,
     feedback,
@@ -44,6 +46,7 @@ class Call:
     params: dict[str, str]
     headers: Any
     client_ip: str
+    query: dict[str, str]
 
     def __getitem__(self, name: str) -> str:
         return self.params[name]
@@ -54,7 +57,9 @@ def _content_is_json(headers: Any) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+def route(
+    path: str, method: str, status: int = 200, authorizer: Any = None
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register ``fn(call)`` as the view of ``method path``."""
 
     def register(fn: Callable[[Call], Any]) -> Callable[..., Response]:
@@ -73,7 +78,9 @@ def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call
                     body = parse_body(raw if isinstance(raw, bytes) else raw.encode(), settings.max_body_bytes)
                 # API Gateway's view of the caller; X-Forwarded-For is the caller's to forge.
                 client_ip = str((request.context.get("identity") or {}).get("sourceIp") or "")
-                return fn(Call(get_deps(), body, lang, params, request.headers, client_ip))
+                audit.set_origin(audit.Origin(client_ip, str(request.context.get("requestId") or "")))
+                query = dict(request.query_params or {})
+                return fn(Call(get_deps(), body, lang, params, request.headers, client_ip, query))
 
             return respond(run, lang, status, settings.delivery_retry_after)
 
@@ -82,6 +89,8 @@ def route(path: str, method: str, status: int = 200) -> Callable[[Callable[[Call
         kwargs: dict[str, Any] = {"methods": [method]}
         if method in _BODY_METHODS:
             kwargs["content_types"] = CONTENT_TYPES
+        if authorizer is not None:
+            kwargs["authorizer"] = authorizer
         app.route(path, **kwargs)(view)
         return view
 
@@ -303,3 +312,62 @@ def email_recovery_start(call: Call) -> Any:
 def ses_feedback(event: Any) -> None:
     """Bounces and complaints from SES suppress the address."""
     feedback.handle(get_deps(), event.message)
+
+
+# --- call center -------------------------------------------------------------------------
+
+
+@app.authorizer(ttl_seconds=0)
+def staff_authorizer(auth_request: Any) -> AuthResponse:
+    """Only a valid staff token reaches the admin routes (API Gateway answers the rest)."""
+    try:
+        staff = admin.authorize(get_deps(), auth_request.token)
+    except ApiError:
+        staff = None  # a user's token: authenticated, but not staff
+    if staff is None:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["/v1/admin/*"], principal_id=staff.staff_id, context={"role": staff.role})
+
+
+def _staff(call: Call) -> admin.Staff:
+    # Checked again here: the view never relies on the gateway alone.
+    staff = admin.authorize(call.deps, _auth(call))
+    if staff is None:
+        raise ApiError("unauthenticated")
+    return staff
+
+
+@route("/v1/admin/accounts", "GET", authorizer=staff_authorizer)
+def admin_lookup(call: Call) -> Any:
+    """Accounts by exactly one of email, nik, phone, kpj."""
+    return admin.lookup(call.deps, _staff(call), call.query)
+
+
+@route("/v1/admin/accounts/{account_id}", "GET", authorizer=staff_authorizer)
+def admin_view(call: Call) -> Any:
+    """One account with contact data and status."""
+    return admin.view(call.deps, _staff(call), call["account_id"])
+
+
+@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=staff_authorizer)
+def admin_contact(call: Call) -> Any:
+    """Change email and/or phone, with a reason."""
+    return admin.change_contact(call.deps, _staff(call), call["account_id"], call.body, call.lang)
+
+
+@route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=staff_authorizer)
+def admin_unlock(call: Call) -> Any:
+    """End a sign-in lock, with a reason."""
+    return admin.unlock(call.deps, _staff(call), call["account_id"], call.body)
+
+
+@route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=staff_authorizer)
+def admin_reset(call: Call) -> Any:
+    """Close the account and free its email, NIK, phone and KPJ, with a reason."""
+    return admin.reset(call.deps, _staff(call), call["account_id"], call.body)
+
+
+@route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=staff_authorizer)
+def admin_audit(call: Call) -> Any:
+    """The account's audit trail, newest first."""
+    return admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)

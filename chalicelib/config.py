@@ -77,6 +77,14 @@ class Settings:
     # HTTP
     max_body_bytes: int = 16384
 
+    # call center and operations
+    staff_token_ttl: int = 8 * 3600
+    staff_roles: str = "agent,supervisor"
+    audit_retention_days: int = 400
+    audit_page_size: int = 50
+    cleanup_minutes: int = 15
+    cleanup_batch: int = 200
+
     def table(self, name: str) -> str:
         """The DynamoDB table name for a logical table in this stage."""
         return f"{self.table_prefix}{name}"

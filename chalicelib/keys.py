@@ -24,6 +24,7 @@ class Keys:
     destination: bytes
     token: bytes
     refresh: bytes
+    staff: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -35,6 +36,7 @@ class Keys:
             destination=_derive(master, "destination"),
             token=_derive(master, "access-token"),
             refresh=_derive(master, "refresh-token"),
+            staff=_derive(master, "staff-token"),
         )
 
 

@@ -54,3 +54,33 @@ def new_refresh_token() -> str:
 def hash_refresh_token(key: bytes, token: str) -> str:
     """How a refresh token is stored."""
     return keyed_hash(key, "refresh", token)
+
+
+STAFF_ISSUER = "sandi-staff"
+
+
+def issue_staff_token(key: bytes, staff_id: str, role: str, now: float, ttl: int) -> str:
+    """A staff bearer token: staff id and role, signed with the staff key."""
+    import jwt
+
+    payload = {"iss": STAFF_ISSUER, "sub": staff_id, "role": role, "iat": int(now), "exp": int(now) + ttl}
+    return jwt.encode(payload, key, algorithm=ALGORITHM)
+
+
+def read_staff_token(key: bytes, token: str, now: float) -> tuple[str, str] | None:
+    """(staff id, role) of a valid staff token, or None."""
+    import jwt
+
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=STAFF_ISSUER,
+            options={"require": ["exp", "iat", "sub", "role", "iss"], "verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(payload.get("exp"), int) or payload["exp"] <= now:
+        return None
+    return str(payload["sub"]), str(payload["role"])

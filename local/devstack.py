@@ -222,6 +222,19 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
+        def do_POST(self) -> None:
+            # Local stage only: mint a staff token with this process's key (make staff-token).
+            if self.path.split("?")[0] != "/api/staff-token":
+                self._send(404, b'{"error": "not found"}', "application/json")
+                return
+            from chalicelib.deps import get_deps
+            from chalicelib.flows import admin
+
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            token = admin.mint(get_deps(), str(body.get("staff") or "agent01"), str(body.get("role") or "agent"))
+            self._send(200, json.dumps({"token": token}).encode(), "application/json")
+
         def do_DELETE(self) -> None:
             if self.path.split("?")[0] == "/api/messages":
                 inbox.clear()
@@ -254,21 +267,33 @@ def provision() -> None:
 # --- API ------------------------------------------------------------------------------
 
 
+def _gateway_error(code: int, raw: bytes) -> Any:
+    """The contract error for an answer API Gateway itself would give (see the template's
+    gateway responses), or None for an answer of the app."""
+    from chalicelib.errors import ApiError
+
+    if code == 405 or (code == 403 and (b"Missing Authentication Token" in raw or b"Credential" in raw)):
+        return ApiError("not_found")
+    if code == 401 and b"Unauthorized" in raw:
+        return ApiError("unauthenticated")
+    if code == 403 and b"not authorized to access" in raw:
+        return ApiError("forbidden")
+    return None
+
+
 def contract_handler() -> type:
     """chalice's local request handler, answering unknown routes in the contract's shape."""
     from chalice.local import ChaliceRequestHandler
 
-    from chalicelib.errors import ApiError
     from chalicelib.http import language
 
     class Handler(ChaliceRequestHandler):
         def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
             raw = body if isinstance(body, bytes) else (body or "").encode()
-            missing_route = code == 403 and (b"Missing Authentication Token" in raw or b"Credential" in raw)
-            if missing_route or code == 405:
-                error = ApiError("not_found")
+            error = _gateway_error(code, raw)
+            if error is not None:
                 lang = language({k.lower(): v for k, v in self.headers.items()})
-                code, headers = 404, {"Content-Type": "application/json"}
+                code, headers = error.status, {"Content-Type": "application/json"}
                 body = json.dumps(error.body(lang), ensure_ascii=False)
             super()._send_http_response(code, headers, body)
 

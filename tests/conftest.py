@@ -377,3 +377,11 @@ def shape(value: Any) -> Any:
     if isinstance(value, list):
         return [shape(v) for v in value]
     return type(value).__name__
+
+
+@pytest.fixture
+def staff_token(deps: Deps) -> str:
+    """A call-center agent's bearer token."""
+    from chalicelib.flows import admin
+
+    return admin.mint(deps, "agent01", "agent")

@@ -96,7 +96,12 @@ def test_recovery_steps_round_trips(api: Api, outbox: Outbox, member_factory, cl
     step("pin-resets send", "POST", f"/v1/pin-resets/{flow}/send", {"channel": "sms"})
     code = outbox.sms_code(who.phone_e164)
     step("pin-resets verify", "POST", f"/v1/pin-resets/{flow}/verify", {"code": code})
-    step("pin-resets complete", "POST", f"/v1/pin-resets/{flow}/complete", {"pin": "471036", "pin_confirmation": "471036"})
+    step(
+        "pin-resets complete",
+        "POST",
+        f"/v1/pin-resets/{flow}/complete",
+        {"pin": "471036", "pin_confirmation": "471036"},
+    )
 
     step("email-recoveries (known)", "POST", "/v1/email-recoveries", {"phone": who.phone})
     step("email-recoveries (unknown)", "POST", "/v1/email-recoveries", {"phone": "081300001111"})

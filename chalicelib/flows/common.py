@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pynamodb.attributes import MapAttribute
 from pynamodb.expressions.update import Action
 
-from chalicelib import limits, otp
+from chalicelib import audit, limits, otp
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
@@ -210,6 +210,7 @@ def _write_and_send(
     undo: Callable[[otp.Challenge], None],
     lang: str,
     now: float,
+    subject: str,
 ) -> otp.Challenge:
     """Store a challenge under the send limits, then send it; the challenge as stored.
 
@@ -218,7 +219,7 @@ def _write_and_send(
     other channel.
     """
     if outgoing.channel == "sms" and deps.sender.sms_opted_out(outgoing.destination):
-        return _store_suppressed(deps, challenge, write)
+        return _store_suppressed(deps, outgoing, challenge, write, subject, now)
     not_suppressed: Callable[[Txn], None] = lambda txn: None  # noqa: E731
     if outgoing.channel == "email" and outgoing.kind != "decoy":
         key = destination_key(deps, "email", outgoing.destination)
@@ -228,13 +229,14 @@ def _write_and_send(
     def build(txn: Txn) -> None:
         write(txn, challenge)
         not_suppressed(txn)
+        txn.put("audit", _code_event(deps, outgoing, challenge, subject, now))
 
     try:
         taken = limits.commit_within(deps.store, build, send_limits(deps, outgoing), now)
     except Conflict as exc:
         if exc.labels != {"suppressed"}:
             raise
-        return _store_suppressed(deps, challenge, write)
+        return _store_suppressed(deps, outgoing, challenge, write, subject, now)
     try:
         deliver(deps, outgoing, code, lang)
     except DeliveryFailed as exc:
@@ -244,10 +246,23 @@ def _write_and_send(
     return challenge
 
 
-def _store_suppressed(deps: Deps, challenge: otp.Challenge, write: Write) -> otp.Challenge:
+def _code_event(deps: Deps, outgoing: Outgoing, challenge: otp.Challenge, subject: str, now: float) -> Any:
+    details = {
+        "channel": outgoing.channel,
+        "destination": mask_destination(outgoing.channel, outgoing.destination),
+        "purpose": outgoing.purpose,
+        "delivery": challenge.delivery,
+    }
+    return audit.event("code.sent", subject, now, deps.settings.audit_retention_days, details=details)
+
+
+def _store_suppressed(
+    deps: Deps, outgoing: Outgoing, challenge: otp.Challenge, write: Write, subject: str, now: float
+) -> otp.Challenge:
     suppressed = replace(challenge, delivery="suppressed")
     txn = Txn()
     write(txn, suppressed)
+    txn.put("audit", _code_event(deps, outgoing, suppressed, subject, now))
     deps.store.commit(txn)
     return suppressed
 
@@ -274,7 +289,8 @@ def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: 
     def undo(ch: otp.Challenge) -> None:
         deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == ch.code_id)
 
-    stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now)
+    subject = audit.subject_for(flow.account_id, flow.flow_id)
+    stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject)
     fill_challenge(flow, stored)
     return flow
 
@@ -337,7 +353,8 @@ def send_challenge(
         _undo_send(deps, flow, ch, current)
 
     try:
-        stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now)
+        subject = audit.subject_for(flow.account_id, flow.flow_id)
+        stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject)
     except Conflict as exc:
         # Another request changed the flow first (a parallel resend): explain from fresh state.
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
@@ -417,6 +434,11 @@ def verify_code(
     right = otp.code_matches(deps.keys.code, flow_id, challenge.code_id, code, challenge.code_hash)
     if challenge.notice or not right:
         remaining = challenge.attempts_remaining(max_attempts)
+        subject = audit.subject_for(flow.account_id, flow_id)
+        details = {"flow_type": flow_type, "attempts_remaining": remaining}
+        deps.store.put_audit(
+            audit.event("code.failed", subject, now, deps.settings.audit_retention_days, details=details)
+        )
         if remaining == 0:
             raise ApiError("code_locked", {"attempts_remaining": 0})
         raise ApiError("invalid_code", {"attempts_remaining": remaining})

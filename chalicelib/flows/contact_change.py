@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.flows import common
@@ -105,6 +106,8 @@ def verify(
         txn.delete("old", ClaimModel(kind.claim(old)), ClaimModel.account_id == account.account_id)
         new_claim = ClaimModel(kind.claim(value), account_id=account.account_id, created_at=now)
         txn.put("new", new_claim, ClaimModel.claim_key.does_not_exist())
+        details = {"to": common.mask_destination(kind.channel, value)}
+        txn.put("audit", audit.for_account(deps, f"{kind.field}.changed", account.account_id, now, details=details))
 
     try:
         flow = common.verify_code(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pynamodb.expressions.update import Action
 
+from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, retry_after
 from chalicelib.keys import keyed_hash, same
@@ -60,6 +61,19 @@ def check_secret(deps: Deps, account_id: str | None, kind: Kind, secret: str, no
 
 
 def _record_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> ApiError:
+    error = _count_wrong(deps, account, kind, now)
+    event = "account.locked" if error.key == "account_locked" else "credentials.failure"
+    details = {
+        "secret": kind,
+        **({"retry_after": error.details["retry_after"]} if "retry_after" in error.details else {}),
+    }
+    if error.details.get("reason") == "pin_disabled":
+        event = "pin.disabled"
+    deps.store.put_audit(audit.for_account(deps, event, account.account_id, now, details=details))
+    return error
+
+
+def _count_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> ApiError:
     s = deps.settings
     actions: list[Action] = []
     pin_now_disabled = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib import audit
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
@@ -115,6 +116,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now)],
         (FlowModel.state == NEW_PASSWORD) & (FlowModel.account_id == account.account_id),
     )
+    txn.put("audit", audit.for_account(deps, "password.reset", account.account_id, now))
     try:
         deps.store.commit(txn)
     except Conflict as exc:

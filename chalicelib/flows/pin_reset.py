@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from chalicelib import limits
+from chalicelib import audit, limits
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import common
@@ -193,6 +193,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now)],
         (FlowModel.state == NEW_PIN) & (FlowModel.account_id == account.account_id),
     )
+    txn.put("audit", audit.for_account(deps, "pin.reset", account.account_id, now))
     try:
         deps.store.commit(txn)
     except Conflict as exc:

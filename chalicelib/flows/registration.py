@@ -14,6 +14,7 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import common, credentials
@@ -246,6 +247,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         claim = ClaimModel(claim_key(kind, value), account_id=account.account_id, created_at=now)
         txn.put(kind, claim, ClaimModel.claim_key.does_not_exist())
     txn.put("session", session)
+    txn.put("audit", audit.for_account(deps, "account.created", account.account_id, now))
     txn.update(
         "flow",
         FlowModel(flow_id),

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import audit
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
@@ -128,6 +129,7 @@ def sign_in(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
         AccountModel.status == "active",
     )
     txn.put("session", session)
+    txn.put("audit", audit.for_account(deps, "signin.success", account.account_id, now, details={"method": kind}))
     deps.store.commit(txn)
     return tokens
 
@@ -266,6 +268,7 @@ def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None
     ]
     txn = Txn()
     txn.update("account", AccountModel(account.account_id), actions, AccountModel.status == "active")
+    txn.put("audit", audit.for_account(deps, "pin.changed", account.account_id, now))
     deps.store.commit(txn)
 
 
@@ -295,6 +298,7 @@ def change_password(deps: Deps, authorization: str | None, body: dict[str, Any],
         (AccountModel.status == "active") & (AccountModel.session_epoch == epoch - 1),
     )
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
+    txn.put("audit", audit.for_account(deps, "password.changed", account.account_id, now))
     try:
         deps.store.commit(txn)
     except Conflict as exc:

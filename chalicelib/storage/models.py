@@ -148,6 +148,24 @@ class SuppressionModel(_Base):
     created_at = NumberAttribute()
 
 
+class AuditModel(_Base):
+    """One security event or staff action, newest first per subject (an account, a flow, staff)."""
+
+    class Meta(_Base.Meta):
+        table_name = "audit"
+
+    subject = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)  # "<epoch µs, zero-padded>#<random>": sorts by time
+    kind = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    client_ip = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    details = MapAttribute(default=dict)  # type: ignore[var-annotated]
+    at = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[_Base], ...] = (
     AccountModel,
     ClaimModel,
@@ -155,6 +173,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     SessionModel,
     CounterModel,
     SuppressionModel,
+    AuditModel,
 )
 LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

@@ -25,6 +25,7 @@ from chalicelib.errors import StorageUnavailable
 from chalicelib.otp import Challenge
 from chalicelib.storage.models import (
     AccountModel,
+    AuditModel,
     ClaimModel,
     CounterModel,
     FlowModel,
@@ -289,6 +290,22 @@ class Store:
     def remove_hit(self, counter_key: str) -> None:
         """Take back one event of a fixed window."""
         CounterModel(counter_key).update(actions=[CounterModel.hits.add(-1)])
+
+    @_guard
+    def put_audit(self, item: AuditModel) -> None:
+        """Write one audit event on its own (when there is no transaction to join)."""
+        item.save()
+
+    @_guard
+    def audit_page(self, subject: str, limit: int, cursor: str | None) -> tuple[list[AuditModel], str | None]:
+        """A page of a subject's events, newest first, and the cursor of the next page."""
+        condition = AuditModel.event_key < cursor if cursor else None
+        items = list(
+            AuditModel.query(subject, range_key_condition=condition, scan_index_forward=False, limit=limit + 1)
+        )
+        more = len(items) > limit
+        items = items[:limit]
+        return items, (items[-1].event_key if more and items else None)
 
     @_guard
     def suppress(self, destination_key: str, reason: str, now: float) -> None:

@@ -1,0 +1,312 @@
+"""Call-center routes: look up, view, change contact data, unlock, reset, read the audit.
+
+Staff authenticate with their own bearer token (signed with the staff key, carrying
+the staff id and role), checked by the API's authorizer. Every call is audited with
+who, what, when, why and from where. Staff can never choose a user's password or PIN:
+there is no route for it; a reset closes the account so the person registers again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib import audit
+from chalicelib.clock import rfc3339
+from chalicelib.delivery import templates
+from chalicelib.deps import Deps
+from chalicelib.errors import ApiError, validation_error
+from chalicelib.flows.common import mask_email, mask_phone
+from chalicelib.flows.sessions import notify
+from chalicelib.keys import keyed_hash
+from chalicelib.storage import claim_key
+from chalicelib.storage.models import AccountModel, ClaimModel
+from chalicelib.storage.store import Conflict, Txn
+from chalicelib.tokens import issue_staff_token, read_access_token, read_staff_token
+from chalicelib.validation import Collector, FieldError, email_key, parse_email, parse_kpj, parse_nik, parse_phone
+
+LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The authenticated staff member behind an admin call."""
+
+    staff_id: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_id}"
+
+
+# --- authorization ---------------------------------------------------------------------
+
+
+def authorize(deps: Deps, authorization: str | None) -> Staff | None:
+    """The staff member a bearer token names, or None if it is not a valid staff token.
+
+    Raises ``ApiError("forbidden")`` for a valid *user* token: authenticated, not staff.
+    """
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    now = deps.clock()
+    claims = read_staff_token(deps.keys.staff, token.strip(), now)
+    if claims is not None:
+        staff_id, role = claims
+        if role not in _roles(deps):
+            raise ApiError("forbidden")
+        return Staff(staff_id, role)
+    if read_access_token(deps.keys.token, deps.settings.token_issuer, token.strip(), now) is not None:
+        raise ApiError("forbidden")
+    return None
+
+
+def _roles(deps: Deps) -> set[str]:
+    return {r.strip() for r in deps.settings.staff_roles.split(",") if r.strip()}
+
+
+def mint(deps: Deps, staff_id: str, role: str = "agent") -> str:
+    """A staff token (the local stage's ``make staff-token``; an IdP's job in production)."""
+    return issue_staff_token(deps.keys.staff, staff_id, role, deps.clock(), deps.settings.staff_token_ttl)
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+def account_view(account: AccountModel, now: float) -> dict[str, Any]:
+    """An account as the call center sees it: contact data and status, NIK masked."""
+    locked = bool(account.locked_until and account.locked_until > now)
+    return {
+        "account_id": account.account_id,
+        "status": account.status,
+        "email": account.email,
+        "phone": account.phone,
+        "full_name": account.full_name,
+        "birth_date": account.birth_date,
+        "nik_masked": account.nik_masked,
+        "kpj": account.kpj,
+        "membership_type": account.membership_type,
+        "pin_set": bool(account.pin_hash),
+        "pin_disabled": bool(account.pin_disabled),
+        "locked": locked,
+        "locked_until": rfc3339(account.locked_until) if locked else None,
+        "failed_logins": int(account.failed_logins or 0),
+        "created_at": rfc3339(account.created_at),
+        "updated_at": rfc3339(account.updated_at),
+    }
+
+
+def _reason(body: dict[str, Any]) -> str:
+    fields = Collector(body)
+    reason = fields.field("reason", _reason_text)
+    fields.raise_if_any()
+    assert reason is not None
+    return reason
+
+
+def _reason_text(value: Any) -> str:
+    if not isinstance(value, str) or not 3 <= len(value.strip()) <= 500:
+        raise FieldError("invalid_reason")
+    return value.strip()
+
+
+def _account(deps: Deps, account_id: str) -> AccountModel:
+    account = deps.store.get(AccountModel, account_id)
+    if account is None:
+        raise ApiError("not_found")
+    return account
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+def lookup(deps: Deps, staff: Staff, query: dict[str, str]) -> dict[str, Any]:
+    """Accounts by exactly one of email, NIK, phone (any common form) or KPJ."""
+    given = {k: v for k, v in query.items() if k in LOOKUP_KEYS and v}
+    if len(given) != 1:
+        raise validation_error({k: ["exactly_one_key"] for k in (given or dict.fromkeys(LOOKUP_KEYS))})
+    ((kind, raw),) = given.items()
+    key = _lookup_claim(deps, kind, raw)
+    now = deps.clock()
+    owner = deps.store.claim_owner(key)
+    account = deps.store.get(AccountModel, owner) if owner else None
+    subject = audit.account_subject(account.account_id) if account else audit.staff_subject(staff.staff_id)
+    deps.store.put_audit(
+        audit.event("admin.lookup", subject, now, deps.settings.audit_retention_days, staff.actor, details={"by": kind})
+    )
+    return {"accounts": [account_view(account, now)] if account else []}
+
+
+def _lookup_claim(deps: Deps, kind: str, raw: str) -> str:
+    try:
+        if kind == "email":
+            return claim_key("email", email_key(parse_email(raw)))
+        if kind == "nik":
+            return claim_key("nik", keyed_hash(deps.keys.nik, parse_nik(raw)))
+        if kind == "phone":
+            return claim_key("phone", parse_phone(raw))
+        return claim_key("kpj", parse_kpj(raw, deps.settings.kpj_length))
+    except FieldError as exc:
+        raise validation_error({kind: exc.reasons}) from exc
+
+
+def view(deps: Deps, staff: Staff, account_id: str) -> dict[str, Any]:
+    """One account with contact data and status."""
+    account = _account(deps, account_id)
+    now = deps.clock()
+    deps.store.put_audit(audit.for_account(deps, "admin.view", account_id, now, staff.actor))
+    return account_view(account, now)
+
+
+def change_contact(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Replace the email and/or phone; claims swap in one transaction; both addresses told."""
+    reason = _reason(body)
+    fields = Collector(body)
+    email = fields.field("email", parse_email) if body.get("email") is not None else None
+    phone = fields.field("phone", parse_phone) if body.get("phone") is not None else None
+    if email is None and phone is None and not fields.errors:
+        fields.add("email", "required")
+        fields.add("phone", "required")
+    fields.raise_if_any()
+    account = _account(deps, account_id)
+    if account.status != "active":
+        raise ApiError("wrong_state", {"state": account.status})
+    now = deps.clock()
+    txn = Txn()
+    actions: list[Action] = [AccountModel.updated_at.set(now)]
+    changes: dict[str, str] = {}
+    if email is not None and email_key(email) != email_key(account.email):
+        _swap(txn, "email", email_key(account.email), email_key(email), account_id, now)
+        actions.append(AccountModel.email.set(email))
+        changes["email"] = mask_email(email)
+    if phone is not None and phone != account.phone:
+        _swap(txn, "phone", account.phone, phone, account_id, now)
+        actions.append(AccountModel.phone.set(phone))
+        changes["phone"] = mask_phone(phone)
+    if not changes:
+        return account_view(account, now)
+    condition = (
+        (AccountModel.status == "active")
+        & (AccountModel.email == account.email)
+        & (AccountModel.phone == account.phone)
+    )
+    txn.update("account", AccountModel(account_id), actions, condition)
+    txn.put("audit", audit.for_account(deps, "admin.contact_changed", account_id, now, staff.actor, reason, changes))
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        raise _contact_refused(exc.labels) from exc
+    _tell(deps, account, email, phone, lang)
+    updated = _account(deps, account_id)
+    return account_view(updated, now)
+
+
+def _swap(txn: Txn, kind: str, old: str, new: str, account_id: str, now: float) -> None:
+    txn.delete(f"old_{kind}", ClaimModel(claim_key(kind, old)), ClaimModel.account_id == account_id)
+    claim = ClaimModel(claim_key(kind, new), account_id=account_id, created_at=now)
+    txn.put(f"new_{kind}", claim, ClaimModel.claim_key.does_not_exist())
+
+
+def _contact_refused(labels: frozenset[str]) -> ApiError:
+    if "new_phone" in labels:
+        return ApiError("phone_registered")
+    if "new_email" in labels:
+        return validation_error({"email": ["already_registered"]})  # staff may know; users never see this
+    return ApiError("wrong_state", {"state": "changed"})
+
+
+def _tell(deps: Deps, account: AccountModel, email: str | None, phone: str | None, lang: str) -> None:
+    app = deps.settings.app_name
+    if email is not None:
+        message = templates.changed_email("email", lang, app, mask_email(email))
+        notify(deps, account.email, message)  # the old address
+        notify(deps, email, message)  # and the new one
+    if phone is not None:
+        notify(deps, email or account.email, templates.changed_email("phone", lang, app, mask_phone(phone)))
+
+
+def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """End a sign-in lock and its doubling (a disabled PIN still needs the forgot-PIN flow)."""
+    reason = _reason(body)
+    _account(deps, account_id)
+    now = deps.clock()
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account_id),
+        [
+            AccountModel.locked_until.set(0),
+            AccountModel.failed_logins.set(0),
+            AccountModel.lock_count.set(0),
+            AccountModel.updated_at.set(now),
+        ],
+        AccountModel.account_id.exists(),
+    )
+    txn.put("audit", audit.for_account(deps, "admin.unlocked", account_id, now, staff.actor, reason))
+    deps.store.commit(txn)
+    return account_view(_account(deps, account_id), now)
+
+
+def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Close the account and free its email, NIK, phone and KPJ, in one transaction.
+
+    The record stays (closed) for the audit trail; every session ends (epoch).
+    """
+    reason = _reason(body)
+    account = _account(deps, account_id)
+    now = deps.clock()
+    if account.status != "active":
+        raise ApiError("wrong_state", {"state": account.status})
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account_id),
+        [
+            AccountModel.status.set("closed"),
+            AccountModel.session_epoch.add(1),
+            AccountModel.updated_at.set(now),
+        ],
+        AccountModel.status == "active",
+    )
+    claims = {
+        "email": email_key(account.email),
+        "nik": account.nik_hash,
+        "phone": account.phone,
+        "kpj": account.kpj,
+    }
+    for kind, value in claims.items():
+        txn.delete(kind, ClaimModel(claim_key(kind, value)), ClaimModel.account_id == account_id)
+    txn.put("audit", audit.for_account(deps, "admin.reset", account_id, now, staff.actor, reason))
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        raise ApiError("wrong_state", {"state": "changed"}) from exc
+    account.status = "closed"
+    return account_view(account, now)
+
+
+def audit_log(deps: Deps, staff: Staff, account_id: str, query: dict[str, str]) -> dict[str, Any]:
+    """The account's events, newest first, a page at a time (``?limit=&cursor=``)."""
+    _account(deps, account_id)
+    try:
+        limit = min(max(int(query.get("limit") or deps.settings.audit_page_size), 1), 200)
+    except ValueError as exc:
+        raise validation_error({"limit": ["invalid_number"]}) from exc
+    items, cursor = deps.store.audit_page(audit.account_subject(account_id), limit, query.get("cursor") or None)
+    events = [
+        {
+            "at": rfc3339(item.at),
+            "kind": item.kind,
+            "actor": item.actor,
+            "reason": item.reason,
+            "client_ip": item.client_ip,
+            "details": dict(item.details.as_dict() if hasattr(item.details, "as_dict") else item.details or {}),
+        }
+        for item in items
+    ]
+    deps.store.put_audit(audit.for_account(deps, "admin.audit_viewed", account_id, deps.clock(), staff.actor))
+    return {"events": events, "next_cursor": cursor}
