@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Response
+from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib import audit
 from chalicelib.config import get_settings
@@ -371,3 +371,16 @@ def admin_reset(call: Call) -> Any:
 def admin_audit(call: Call) -> Any:
     """The account's audit trail, newest first."""
     return admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)
+
+
+# --- operations: scheduled cleanup ---------------------------------------------------------
+
+
+@app.schedule(Rate(get_settings().cleanup_minutes, unit=Rate.MINUTES))
+def cleanup(event: Any) -> dict[str, Any]:
+    """Purge expired flows, sessions and counters (TTL stays as the backstop)."""
+    from chalicelib import cleanup as purge
+
+    deps = get_deps()
+    report = purge.run(deps.clock(), deps.settings.cleanup_batch)
+    return {"read": report.read, "purged": report.purged, "complete": report.complete}

@@ -319,6 +319,20 @@ def api_server(host: str, port: int) -> Any:
 # --- main -----------------------------------------------------------------------------
 
 
+def _cleanup_loop() -> None:
+    """chalice local runs no schedules: run the cleanup on its interval here."""
+    from chalicelib import cleanup
+    from chalicelib.deps import get_deps
+
+    deps = get_deps()
+    while True:
+        time.sleep(deps.settings.cleanup_minutes * 60)
+        try:
+            cleanup.run(deps.clock(), deps.settings.cleanup_batch)
+        except Exception as exc:
+            print(f"cleanup failed: {type(exc).__name__}", flush=True)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -341,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     inbox_server = InboxServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
     threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()
 
+    threading.Thread(target=_cleanup_loop, daemon=True, name="cleanup").start()
     api = api_server("127.0.0.1", args.api_port)
     signal.signal(signal.SIGTERM, _interrupt)
     print(

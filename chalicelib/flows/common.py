@@ -66,6 +66,30 @@ def new_flow_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_flow(
+    flow_type: str,
+    state: str,
+    now: float,
+    lifetime: int,
+    lang: str,
+    data: dict[str, Any],
+    account_id: str | None = None,
+) -> FlowModel:
+    """A new flow item (not yet written) with an unguessable id."""
+    flow = FlowModel(
+        new_flow_id(),
+        flow_type=flow_type,
+        state=state,
+        created_at=now,
+        updated_at=now,
+        lang=lang,
+        account_id=account_id,
+        data=data,
+    )
+    flow.expire_at(now + lifetime)
+    return flow
+
+
 # --- reading -------------------------------------------------------------------
 
 
@@ -341,7 +365,7 @@ def send_challenge(
     moves = [
         FlowModel.state.set(next_state),
         FlowModel.updated_at.set(now),
-        FlowModel.expires_at.set(to_datetime(now + lifetime)),
+        *FlowModel.expiry_actions(now + lifetime),
     ]
     if data is not None:
         moves.append(FlowModel.data.set(data))
@@ -373,7 +397,7 @@ def _undo_send(deps: Deps, before: FlowModel, sent: otp.Challenge, previous: otp
     """Put the flow back as it was before a send the provider refused."""
     restore: list[Action] = [
         FlowModel.state.set(before.state),
-        FlowModel.expires_at.set(before.expires_at),
+        *FlowModel.expiry_actions(before.expires_at.timestamp()),
         FlowModel.updated_at.set(before.updated_at),
         FlowModel.data.set(flow_data(before)),
     ]
@@ -446,7 +470,7 @@ def verify_code(
         *clear_challenge(),
         FlowModel.state.set(next_state),
         FlowModel.updated_at.set(now),
-        FlowModel.expires_at.set(to_datetime(now + lifetime)),
+        *FlowModel.expiry_actions(now + lifetime),
     ]
     single_use = base & (FlowModel.ch_code_id == challenge.code_id)
     try:

@@ -13,7 +13,6 @@ a notice instead of a code, and no code verifies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from chalicelib import audit
@@ -66,16 +65,8 @@ def start(deps: Deps, kind: Contact, authorization: str | None, body: dict[str, 
     if claim is not None and kind is PHONE:
         raise ApiError("phone_registered")
     now = deps.clock()
-    flow = FlowModel(
-        common.new_flow_id(),
-        flow_type=kind.flow_type,
-        state=CODE_VERIFICATION,
-        expires_at=datetime.fromtimestamp(now + deps.settings.flow_ttl, tz=UTC),
-        created_at=now,
-        updated_at=now,
-        lang=lang,
-        account_id=account.account_id,
-        data={kind.field: value},
+    flow = common.new_flow(
+        kind.flow_type, CODE_VERIFICATION, now, deps.settings.flow_ttl, lang, {kind.field: value}, account.account_id
     )
     outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code")
     return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))

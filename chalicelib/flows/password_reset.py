@@ -11,7 +11,6 @@ the new password, clears a lockout and voids every session (epoch) in one write.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import audit
@@ -44,17 +43,7 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     assert email is not None
     now = deps.clock()
     owner = deps.store.claim_owner(claim_key("email", email_key(email)))
-    flow = FlowModel(
-        common.new_flow_id(),
-        flow_type=FLOW_TYPE,
-        state=CODE_VERIFICATION,
-        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=UTC),
-        created_at=now,
-        updated_at=now,
-        lang=lang,
-        account_id=owner,
-        data={"email": email},
-    )
+    flow = common.new_flow(FLOW_TYPE, CODE_VERIFICATION, now, _lifetime(deps), lang, {"email": email}, owner)
     outgoing = Outgoing("email", email, FLOW_TYPE, "code" if owner else "decoy", client_ip)
     return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
 

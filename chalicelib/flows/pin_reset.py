@@ -93,17 +93,8 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     flow: FlowModel | None = None
     if matched:
         assert account is not None
-        flow = FlowModel(
-            common.new_flow_id(),
-            flow_type=FLOW_TYPE,
-            state=CHOOSE_CHANNEL,
-            expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=UTC),
-            created_at=now,
-            updated_at=now,
-            lang=lang,
-            account_id=account.account_id,
-            data={"email": account.email, "phone": account.phone},
-        )
+        data = {"email": account.email, "phone": account.phone}
+        flow = common.new_flow(FLOW_TYPE, CHOOSE_CHANNEL, now, _lifetime(deps), lang, data, account.account_id)
 
     def build(txn: Txn) -> None:
         if flow is not None:

@@ -76,16 +76,7 @@ def start(deps: Deps, body: dict[str, Any], lang: str) -> dict[str, Any]:
     assert email is not None
     now = deps.clock()
     registered = deps.store.claim_owner(claim_key("email", email_key(email))) is not None
-    flow = FlowModel(
-        common.new_flow_id(),
-        flow_type=FLOW_TYPE,
-        state=EMAIL_VERIFICATION,
-        expires_at=datetime.fromtimestamp(now + _lifetime(deps), tz=UTC),
-        created_at=now,
-        updated_at=now,
-        lang=lang,
-        data={"email": email},
-    )
+    flow = common.new_flow(FLOW_TYPE, EMAIL_VERIFICATION, now, _lifetime(deps), lang, {"email": email})
     outgoing = Outgoing("email", email, PURPOSE, "notice" if registered else "code")
     flow = common.start_flow(deps, flow, outgoing, lang, now)
     return common.flow_view(deps, flow)
@@ -162,7 +153,7 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any
                 FlowModel.data.set(data),
                 FlowModel.state.set(PHONE),
                 FlowModel.updated_at.set(now),
-                FlowModel.expires_at.set(datetime.fromtimestamp(now + _lifetime(deps), tz=UTC)),
+                *FlowModel.expiry_actions(now + _lifetime(deps)),
             ],
             live_flow(flow_id, FLOW_TYPE, now) & in_states(allowed),
         )

@@ -67,9 +67,9 @@ def new_session(deps: Deps, account: AccountModel, now: float) -> tuple[SessionM
         refresh_hash=hash_refresh_token(deps.keys.refresh, secret),
         spent=[],
         created_at=now,
-        expires_at=to_datetime(now + deps.settings.refresh_token_ttl),
         revoked=False,
     )
+    item.expire_at(now + deps.settings.refresh_token_ttl)
     return item, _tokens(deps, account.account_id, session_id, secret, now)
 
 
@@ -210,7 +210,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
         [
             SessionModel.refresh_hash.set(hash_refresh_token(deps.keys.refresh, new_secret)),
             SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),  # type: ignore[arg-type]
-            SessionModel.expires_at.set(to_datetime(now + deps.settings.refresh_token_ttl)),
+            *SessionModel.expiry_actions(now + deps.settings.refresh_token_ttl),
         ],
         (SessionModel.refresh_hash == presented) & (SessionModel.revoked == False),  # noqa: E712
     )

@@ -16,9 +16,33 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.clock import to_datetime
 from chalicelib.config import Settings
+
+# Items that expire are indexed by the quarter hour they expire in, so the cleanup reads
+# only the buckets that are over, never the live part of a table.
+EXPIRY_BUCKET_SECONDS = 900
+
+
+def expiry_bucket(ts: float) -> str:
+    """The index key of the bucket an expiry time falls in."""
+    return str(int(ts // EXPIRY_BUCKET_SECONDS) * EXPIRY_BUCKET_SECONDS)
+
+
+def _expiry_index(name: str) -> GlobalSecondaryIndex:  # type: ignore[type-arg]
+    class ExpiryIndex(GlobalSecondaryIndex):  # type: ignore[type-arg]
+        class Meta:
+            index_name = "by_expiry"
+            projection = KeysOnlyProjection()
+
+        expiry_bucket = UnicodeAttribute(hash_key=True)
+
+    ExpiryIndex.__name__ = f"{name}ExpiryIndex"
+    return ExpiryIndex()
 
 
 class _Base(Model):
@@ -29,6 +53,26 @@ class _Base(Model):
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
         max_retry_attempts = 2
+
+
+class _Expiring(_Base):
+    """An item that expires: TTL on ``expires_at`` plus its cleanup bucket."""
+
+    class Meta(_Base.Meta):
+        abstract = True
+
+    expires_at = TTLAttribute()
+    expiry_bucket = UnicodeAttribute(null=True)
+
+    def expire_at(self, ts: float) -> None:
+        """Set the expiry of an item about to be written whole."""
+        self.expires_at = to_datetime(ts)
+        self.expiry_bucket = expiry_bucket(ts)
+
+    @classmethod
+    def expiry_actions(cls, ts: float) -> list[Action]:
+        """Update actions that move the expiry (and the cleanup bucket with it)."""
+        return [cls.expires_at.set(to_datetime(ts)), cls.expiry_bucket.set(expiry_bucket(ts))]
 
 
 class AccountModel(_Base):
@@ -72,7 +116,7 @@ class ClaimModel(_Base):
     created_at = NumberAttribute()
 
 
-class FlowModel(_Base):
+class FlowModel(_Expiring):
     """A multi-step journey and, while a code is outstanding, its challenge.
 
     The challenge lives in the flow item (``ch_*``) so that counting an attempt and
@@ -83,10 +127,10 @@ class FlowModel(_Base):
     class Meta(_Base.Meta):
         table_name = "flows"
 
+    by_expiry = _expiry_index("Flow")
     flow_id = UnicodeAttribute(hash_key=True)
     flow_type = UnicodeAttribute()
     state = UnicodeAttribute()
-    expires_at = TTLAttribute()
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     lang = UnicodeAttribute(default="id")
@@ -105,7 +149,7 @@ class FlowModel(_Base):
     ch_notice = BooleanAttribute(null=True)
 
 
-class SessionModel(_Base):
+class SessionModel(_Expiring):
     """A signed-in session: one refresh-token family.
 
     The refresh token is kept only as a keyed hash; the last spent hashes are kept
@@ -115,26 +159,26 @@ class SessionModel(_Base):
     class Meta(_Base.Meta):
         table_name = "sessions"
 
+    by_expiry = _expiry_index("Session")
     session_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     epoch = NumberAttribute(default=0)
     refresh_hash = UnicodeAttribute()
     spent = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[var-annotated]
     created_at = NumberAttribute()
-    expires_at = TTLAttribute()
     revoked = BooleanAttribute(default=False)
 
 
-class CounterModel(_Base):
+class CounterModel(_Expiring):
     """A rate limit: a rolling log of event times (``stamps``) or a fixed window's ``hits``."""
 
     class Meta(_Base.Meta):
         table_name = "counters"
 
+    by_expiry = _expiry_index("Counter")
     counter_key = UnicodeAttribute(hash_key=True)
     stamps = NumberSetAttribute(null=True)
     hits = NumberAttribute(null=True)
-    expires_at = TTLAttribute()
 
 
 class SuppressionModel(_Base):

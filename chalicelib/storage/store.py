@@ -272,7 +272,7 @@ class Store:
         txn.update(
             label,
             CounterModel(counter_key),
-            actions=[CounterModel.stamps.add({stamp}), CounterModel.expires_at.set(to_datetime(expires_at))],
+            actions=[CounterModel.stamps.add({stamp}), *CounterModel.expiry_actions(expires_at)],
             condition=CounterModel.stamps.does_not_exist() | (size(CounterModel.stamps) < limit),
         )
 
@@ -282,7 +282,7 @@ class Store:
         txn.update(
             label,
             CounterModel(counter_key),
-            actions=[CounterModel.hits.add(1), CounterModel.expires_at.set(to_datetime(expires_at))],
+            actions=[CounterModel.hits.add(1), *CounterModel.expiry_actions(expires_at)],
             condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < limit),
         )
 
