@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import audit
+from chalicelib import audit, logs
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
@@ -27,8 +28,8 @@ from chalicelib.flows import (
 from chalicelib.http import language, parse_body, respond
 
 app = Chalice(app_name="sandi")
-app.log.setLevel(logging.INFO)
-logging.getLogger("sandi").setLevel(logging.INFO)
+logs.configure()
+request_log = logging.getLogger("sandi.request")
 
 # Chalice answers 415 itself for an unlisted type; accepting any lets the contract's
 # 400 malformed_request answer a body that is not JSON.
@@ -82,7 +83,18 @@ def route(
                 query = dict(request.query_params or {})
                 return fn(Call(get_deps(), body, lang, params, request.headers, client_ip, query))
 
-            return respond(run, lang, status, settings.delivery_retry_after)
+            started = time.perf_counter()
+            response = respond(run, lang, status, settings.delivery_retry_after)
+            request_log.info(
+                "request",
+                extra={
+                    "route": path,
+                    "method": method,
+                    "status": response.status_code,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
 
         view.__name__ = fn.__name__
         view.__doc__ = fn.__doc__
