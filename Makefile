@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean staff-token
+.PHONY: run test lint typecheck check bench clean staff-token package
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)  ## emulator + tables + API on :8000 + inbox on :8025
 STAFF ?= agent01
 staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admin routes)
 	@$(PY) -m local.staff_token $(STAFF)
+
+STAGE ?= dev
+package: $(STAMP)  ## dist/$(STAGE)/sam.json + deployment.zip, no AWS credentials needed
+	$(PY) -m local.package --stage $(STAGE)
 
 test: $(STAMP)  ## the whole suite
 	$(PY) -m pytest

@@ -1,0 +1,64 @@
+"""The deployable artifact: built without credentials, slim, and valid CloudFormation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra import build_template
+from tests.conftest import ROOT
+
+
+def test_committed_template_matches_its_generator() -> None:
+    assert json.loads(build_template.OUT.read_text()) == build_template.build()
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out), "AWS_DEFAULT_REGION": "ap-southeast-3"}  # no credentials
+    subprocess.run(
+        [sys.executable, "-m", "local.package", "--stage", "prod", "--out", str(out)], cwd=ROOT, env=env, check=True
+    )
+    return out
+
+
+def test_package_is_slim_and_ships_no_sdk(package: Path) -> None:
+    zip_path = package / "deployment.zip"
+    assert zip_path.stat().st_size < 3_000_000
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "app.py" in names and "chalicelib/flows/registration.py" in names
+    assert not any(n.startswith(("botocore/", "boto3/")) for n in names)
+    assert not any(n.startswith(("tests/", "local/", "bench/")) for n in names)
+
+
+def test_template_declares_tables_topic_schedule_and_least_privilege(package: Path) -> None:
+    template = json.loads((package / "sam.json").read_text())
+    resources = template["Resources"]
+    tables = {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+    assert len(tables) == 7
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+    assert resources["FlowsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    assert any(v["Type"] == "AWS::SNS::Topic" for v in resources.values())
+    assert "CleanupEvent" in resources["Cleanup"]["Properties"]["Events"]
+    statements = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = [a for s in statements for a in s["Action"]]
+    assert actions and not any(a == "*" or a.endswith(":*") for a in actions)  # named actions only
+    tables_statement = next(s for s in statements if s["Sid"] == "Tables")
+    assert all("table/sandi-prod-" in r for r in tables_statement["Resource"])
+
+
+def test_cfn_lint_passes(package: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(package / "sam.json")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
