@@ -118,6 +118,12 @@ def health(call: Call) -> Any:
     return operations.health(call.deps)
 
 
+@route("/v1/openapi.json", "GET")
+def openapi(call: Call) -> Any:
+    """The OpenAPI 3.1 description of this API."""
+    return operations.openapi()
+
+
 # --- registration ----------------------------------------------------------------
 
 

@@ -300,6 +300,13 @@ def contract_handler() -> type:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
+        def __getattr__(self, name: str) -> Any:
+            # Methods http.server does not know (TRACE, QUERY...) would get its own 501
+            # page; API Gateway answers them like any unknown route.
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
     return Handler
 
 

@@ -1,0 +1,42 @@
+"""Schemathesis against the running local stack: no input makes the API answer 5xx."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.conftest import ROOT, LocalStack
+
+
+def test_no_generated_request_gets_a_server_error(local_stack: LocalStack, tmp_path: Path) -> None:
+    staff = requests.post(f"{local_stack.inbox}/api/staff-token", json={"staff": "fuzzer"}, timeout=10).json()["token"]
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run",
+            f"{local_stack.api}/v1/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "10",
+            "--seed",
+            "20261122",
+            "--header",
+            f"Authorization: Bearer {staff}",
+            "--request-timeout",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    generated = re.search(r"(\d+) generated, (\d+) passed", summary)
+    assert generated and generated.group(1) == generated.group(2), summary
+    print(f"\nschemathesis: {generated.group(1)} test cases, no 5xx")
