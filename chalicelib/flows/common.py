@@ -26,7 +26,7 @@ from chalicelib import audit, limits, otp
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError, DeliveryFailed, retry_after
+from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage.models import FlowModel, SuppressionModel
@@ -408,6 +408,14 @@ def _undo_send(deps: Deps, before: FlowModel, sent: otp.Challenge, previous: otp
         pass  # a newer send already replaced it; nothing of ours to undo
 
 
+def _give_back_attempt(deps: Deps, flow_id: str, code_id: str) -> None:
+    """Best effort: un-count an attempt whose right code could not be consumed."""
+    try:
+        deps.store.update_flow(flow_id, [FlowModel.ch_attempts.add(-1)], FlowModel.ch_code_id == code_id)
+    except (Conflict, StorageUnavailable):
+        pass  # the code changed meanwhile, or storage is still failing: the attempt stays counted
+
+
 # --- verifying -----------------------------------------------------------------
 
 
@@ -460,7 +468,7 @@ def verify_code(
         remaining = challenge.attempts_remaining(max_attempts)
         subject = audit.subject_for(flow.account_id, flow_id)
         details = {"flow_type": flow_type, "attempts_remaining": remaining}
-        deps.store.put_audit(
+        deps.store.put_audit_quietly(
             audit.event("code.failed", subject, now, deps.settings.audit_retention_days, details=details)
         )
         if remaining == 0:
@@ -483,6 +491,9 @@ def verify_code(
     except Conflict as exc:
         if "flow" in exc.labels or exc.labels == {"item"}:
             raise _explain_refusal(deps, flow_id, flow_type, state, now, owner) from exc
+        raise
+    except StorageUnavailable:
+        _give_back_attempt(deps, flow_id, challenge.code_id)  # the right code was not used
         raise
     for attr in CHALLENGE_ATTRIBUTES:
         setattr(flow, attr.attr_name, None)

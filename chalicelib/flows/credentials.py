@@ -15,10 +15,10 @@ from pynamodb.expressions.update import Action
 
 from chalicelib import audit
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError, retry_after
+from chalicelib.errors import ApiError, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash, same
 from chalicelib.storage.models import AccountModel
-from chalicelib.storage.store import Conflict
+from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import Collector, digit_runs, parse_text, password_problems
 
 Kind = Literal["password", "pin"]
@@ -69,7 +69,7 @@ def _record_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> 
     }
     if error.details.get("reason") == "pin_disabled":
         event = "pin.disabled"
-    deps.store.put_audit(audit.for_account(deps, event, account.account_id, now, details=details))
+    deps.store.put_audit_quietly(audit.for_account(deps, event, account.account_id, now, details=details))
     return error
 
 
@@ -99,6 +99,18 @@ def _count_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> A
     if pin_now_disabled:
         return ApiError("account_locked", {"reason": "pin_disabled"})
     return ApiError("invalid_credentials")
+
+
+def commit_after_check(deps: Deps, account_id: str, txn: Txn) -> None:
+    """Commit what a right secret allows; if storage fails, un-count the check."""
+    try:
+        deps.store.commit(txn)
+    except StorageUnavailable:
+        try:
+            deps.store.record_failure(account_id, [AccountModel.failed_logins.add(-1)], AccountModel.failed_logins > 0)
+        except StorageUnavailable:
+            pass  # still failing: the count stays one high until the next success resets it
+        raise
 
 
 def reset_actions() -> list[Action]:

@@ -130,7 +130,7 @@ def sign_in(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     )
     txn.put("session", session)
     txn.put("audit", audit.for_account(deps, "signin.success", account.account_id, now, details={"method": kind}))
-    deps.store.commit(txn)
+    credentials.commit_after_check(deps, account.account_id, txn)
     return tokens
 
 
@@ -269,7 +269,7 @@ def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None
     txn = Txn()
     txn.update("account", AccountModel(account.account_id), actions, AccountModel.status == "active")
     txn.put("audit", audit.for_account(deps, "pin.changed", account.account_id, now))
-    deps.store.commit(txn)
+    credentials.commit_after_check(deps, account.account_id, txn)
 
 
 def change_password(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
@@ -300,7 +300,7 @@ def change_password(deps: Deps, authorization: str | None, body: dict[str, Any],
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
     txn.put("audit", audit.for_account(deps, "password.changed", account.account_id, now))
     try:
-        deps.store.commit(txn)
+        credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
         raise ApiError("unauthenticated") from exc  # the session was voided meanwhile
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))

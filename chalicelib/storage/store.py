@@ -296,6 +296,13 @@ class Store:
         """Write one audit event on its own (when there is no transaction to join)."""
         item.save()
 
+    def put_audit_quietly(self, item: AuditModel) -> None:
+        """Write an audit event that must not turn a 4xx answer into a 503 if storage fails."""
+        try:
+            self.put_audit(item)
+        except StorageUnavailable:
+            log.warning("audit event not written: %s", item.kind)
+
     @_guard
     def audit_page(self, subject: str, limit: int, cursor: str | None) -> tuple[list[AuditModel], str | None]:
         """A page of a subject's events, newest first, and the cursor of the next page."""
