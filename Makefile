@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean staff-token package
+.PHONY: run test lint typecheck check bench load clean staff-token package
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,11 @@ typecheck: $(STAMP)
 
 check: lint typecheck test  ## everything before a commit
 
-bench: $(STAMP)
-	$(PY) -m bench.run
+bench: $(STAMP)  ## benchmarks + a 60 s load test -> docs/PERFORMANCE.md (+ PNG plots)
+	$(PY) -m bench.run --with-load
+
+load: $(STAMP)  ## the bounded load test alone (loopback, stops by itself)
+	$(PY) -m bench.load --seconds 60 --clients 8
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

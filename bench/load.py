@@ -1,0 +1,250 @@
+"""A bounded load test against the local stack (loopback only; it stops by itself).
+
+    python -m bench.load --seconds 60 --clients 8
+
+Starts `python -m local.devstack` on free ports, then many simulated clients run a mix
+of registrations (codes read from the local inbox), sign-ins (right and wrong) and
+password resets for a fixed time. Reports throughput, latency percentiles and the
+error count (answers that are neither the intended 2xx nor an intended 4xx), then checks
+the emulator's tables: no account or claim duplicated or orphaned, no destination over
+its cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend_too_soon"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, kind: str, seconds: float, response: requests.Response, ok: tuple[int, ...]) -> None:
+        code = ""
+        if response.status_code >= 400:
+            try:
+                code = response.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = "?"
+        with self.lock:
+            self.latencies.append(seconds)
+            self.by_kind[kind] += 1
+            if response.status_code not in ok and code not in INTENDED_4XX:
+                self.errors.append(f"{kind}: {response.status_code} {code}")
+
+
+class Client:
+    """One simulated app user."""
+
+    def __init__(self, api: str, inbox: str, tally: Tally, n: int) -> None:
+        self.api, self.inbox, self.tally, self.n = api, inbox, tally, n
+        self.http = requests.Session()
+        self.accounts: list[tuple[str, str]] = []
+        self.seq = 0
+
+    def call(self, kind: str, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 202)) -> Any:
+        started = time.perf_counter()
+        response = self.http.request(method, self.api + path, json=body, timeout=30)
+        self.tally.record(kind, time.perf_counter() - started, response, ok)
+        return response
+
+    def code_for(self, to: str) -> str:
+        for _ in range(50):
+            messages = self.http.get(self.inbox + "/api/messages", timeout=10).json()["messages"]
+            for m in messages:
+                if m["to"] == to:
+                    return str(m["body"].split()[0])
+            time.sleep(0.05)
+        raise RuntimeError("no message")
+
+    def register(self) -> None:
+        self.seq += 1
+        k = self.n * 10_000 + self.seq
+        # distinct per client and step; numbers spread over ranges (a permutation of k)
+        number = (k * 7919) % 10**8
+        if number % 100 == 99:
+            number += 1  # the emulator treats numbers ending in 99 as opted out of SMS
+        email, phone = f"load{k}@example.com", f"0813{number:08d}"
+        nik, kpj = f"{10 + self.n % 90:02d}7401170590{self.seq % 10000:04d}", f"{30000000000 + k:011d}"
+        flow = self.call("registration", "POST", "/v1/registrations", {"email": email}).json()["flow_id"]
+        base = f"/v1/registrations/{flow}"
+        self.call("registration", "POST", f"{base}/email/verify", {"code": self.code_for(email)})
+        profile = {
+            "membership_type": "BPU",
+            "full_name": "Siti Aminah",
+            "birth_date": "1990-05-17",
+            "nik": nik,
+            "kpj": kpj,
+        }
+        answer = self.call("registration", "PUT", f"{base}/profile", profile, ok=(200, 409))
+        if answer.status_code == 409:
+            return  # another client drew the same NIK: the intended 409
+        if self.call("registration", "POST", f"{base}/phone", {"phone": phone}, ok=(200, 429)).status_code != 200:
+            return
+        self.call("registration", "POST", f"{base}/phone/verify", {"code": self.code_for("+62" + phone[1:])})
+        password = "Kuat-Sekali-9"
+        done = self.call(
+            "registration",
+            "POST",
+            f"{base}/complete",
+            {"password": password, "password_confirmation": password},
+            ok=(201, 409),
+        )
+        if done.status_code == 201:
+            self.accounts.append((email, password))
+
+    def sign_in(self) -> None:
+        if not self.accounts:
+            return self.register()
+        email, password = random.choice(self.accounts)
+        secret = password if random.random() < 0.8 else "Salah-Sekali-1"
+        self.call("sign-in", "POST", "/v1/sessions", {"login": email, "password": secret}, ok=(201, 401, 423))
+
+    def reset(self) -> None:
+        email = random.choice(self.accounts)[0] if self.accounts else f"nobody{self.n}@example.com"
+        self.call("password reset", "POST", "/v1/password-resets", {"email": email}, ok=(202, 429))
+
+    def run(self, until: float) -> None:
+        while time.time() < until:
+            roll = random.random()
+            (self.register if roll < 0.3 else self.sign_in if roll < 0.85 else self.reset)()
+
+
+def check_tables(emulator: str) -> dict[str, int]:
+    """Duplicated or orphaned accounts and claims, read from the emulator."""
+    import boto3
+
+    db = boto3.client(
+        "dynamodb",
+        endpoint_url=emulator,
+        region_name="ap-southeast-3",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def scan(table: str) -> list[dict[str, Any]]:
+        items, kwargs = [], {"TableName": table}
+        while True:
+            page = db.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    accounts = {a["account_id"]["S"]: a for a in scan("sandi-local-accounts")}
+    claims = scan("sandi-local-claims")
+    owners = Counter(c["account_id"]["S"] for c in claims)
+    nik_hashes = Counter(a["nik_hash"]["S"] for a in accounts.values())
+    return {
+        "accounts": len(accounts),
+        "claims": len(claims),
+        "orphaned_claims": sum(1 for c in claims if c["account_id"]["S"] not in accounts),
+        "accounts_without_4_claims": sum(1 for a in accounts if owners[a] != 4),
+        "duplicated_niks": sum(1 for n in nik_hashes.values() if n > 1),
+    }
+
+
+def run(seconds: int, clients: int) -> dict[str, Any]:
+    ports = {"SANDI_API_PORT": _free_port(), "SANDI_INBOX_PORT": _free_port(), "SANDI_EMULATOR_PORT": _free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
+    env.update({k: str(v) for k, v in ports.items()})
+    log = open(ROOT / ".bench-devstack.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local.devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    api = f"http://127.0.0.1:{ports['SANDI_API_PORT']}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if requests.get(api + "/v1/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("local stack did not start")
+            time.sleep(0.2)
+        tally = Tally()
+        until = time.time() + seconds
+        workers = [Client(api, f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}", tally, n) for n in range(clients)]
+        threads = [threading.Thread(target=w.run, args=(until,)) for w in workers]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=seconds + 120)
+        elapsed = time.time() - started
+        tables = check_tables(f"http://127.0.0.1:{ports['SANDI_EMULATOR_PORT']}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+    latencies = sorted(tally.latencies)
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+
+    return {
+        "seconds": round(elapsed, 1),
+        "clients": clients,
+        "requests": len(latencies),
+        "throughput": len(latencies) / elapsed if elapsed else 0.0,
+        "p50_ms": pct(0.5),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "by_kind": dict(tally.by_kind),
+        "errors": len(tally.errors),
+        "error_samples": tally.errors[:5],
+        "tables": tables,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args(argv)
+    r = run(args.seconds, args.clients)
+    print(f"load: {r['clients']} clients for {r['seconds']} s: {r['requests']} requests, {r['throughput']:.1f} req/s")
+    print(
+        f"  latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms;"
+        f" by kind {r['by_kind']}"
+    )
+    print(f"  unintended errors: {r['errors']} {r['error_samples']}")
+    print(f"  tables: {r['tables']}")
+    bad = (
+        r["errors"]
+        or r["tables"]["orphaned_claims"]
+        or r["tables"]["accounts_without_4_claims"]
+        or r["tables"]["duplicated_niks"]
+    )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
