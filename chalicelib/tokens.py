@@ -19,16 +19,18 @@ class AccessClaims:
     session_id: str
 
 
-def issue_access_token(key: bytes, issuer: str, account_id: str, session_id: str, now: float, ttl: int) -> str:
-    """A signed, short-lived access token naming the account and the session."""
+def _sign(key: bytes, issuer: str, subject: str, extra: dict[str, str], now: float, ttl: int) -> str:
     import jwt
 
-    payload = {"iss": issuer, "sub": account_id, "sid": session_id, "iat": int(now), "exp": int(now) + ttl}
+    payload = {"iss": issuer, "sub": subject, **extra, "iat": int(now), "exp": int(now) + ttl}
     return jwt.encode(payload, key, algorithm=ALGORITHM)
 
 
-def read_access_token(key: bytes, issuer: str, token: str, now: float) -> AccessClaims | None:
-    """The claims of a valid token, or None (bad signature, ``alg: none``, expired...)."""
+def _verify(key: bytes, issuer: str, token: str, extra: str, now: float) -> dict[str, Any] | None:
+    """The payload of a valid token, or None (bad signature, ``alg: none``, expired...).
+
+    Expiry is checked against ``now`` (the injected clock), not the machine's time.
+    """
     import jwt
 
     try:
@@ -37,13 +39,24 @@ def read_access_token(key: bytes, issuer: str, token: str, now: float) -> Access
             key,
             algorithms=[ALGORITHM],
             issuer=issuer,
-            options={"require": ["exp", "iat", "sub", "sid", "iss"], "verify_exp": False},
+            options={"require": ["exp", "iat", "sub", extra, "iss"], "verify_exp": False},
         )
     except jwt.PyJWTError:
         return None
     if not isinstance(payload.get("exp"), int) or payload["exp"] <= now:
         return None
-    return AccessClaims(account_id=str(payload["sub"]), session_id=str(payload["sid"]))
+    return payload
+
+
+def issue_access_token(key: bytes, issuer: str, account_id: str, session_id: str, now: float, ttl: int) -> str:
+    """A signed, short-lived access token naming the account and the session."""
+    return _sign(key, issuer, account_id, {"sid": session_id}, now, ttl)
+
+
+def read_access_token(key: bytes, issuer: str, token: str, now: float) -> AccessClaims | None:
+    """The claims of a valid access token, or None."""
+    payload = _verify(key, issuer, token, "sid", now)
+    return AccessClaims(str(payload["sub"]), str(payload["sid"])) if payload else None
 
 
 def new_refresh_token() -> str:
@@ -61,26 +74,10 @@ STAFF_ISSUER = "sandi-staff"
 
 def issue_staff_token(key: bytes, staff_id: str, role: str, now: float, ttl: int) -> str:
     """A staff bearer token: staff id and role, signed with the staff key."""
-    import jwt
-
-    payload = {"iss": STAFF_ISSUER, "sub": staff_id, "role": role, "iat": int(now), "exp": int(now) + ttl}
-    return jwt.encode(payload, key, algorithm=ALGORITHM)
+    return _sign(key, STAFF_ISSUER, staff_id, {"role": role}, now, ttl)
 
 
 def read_staff_token(key: bytes, token: str, now: float) -> tuple[str, str] | None:
     """(staff id, role) of a valid staff token, or None."""
-    import jwt
-
-    try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            issuer=STAFF_ISSUER,
-            options={"require": ["exp", "iat", "sub", "role", "iss"], "verify_exp": False},
-        )
-    except jwt.PyJWTError:
-        return None
-    if not isinstance(payload.get("exp"), int) or payload["exp"] <= now:
-        return None
-    return str(payload["sub"]), str(payload["role"])
+    payload = _verify(key, STAFF_ISSUER, token, "role", now)
+    return (str(payload["sub"]), str(payload["role"])) if payload else None

@@ -19,9 +19,9 @@ from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.flows.common import mask_email, mask_phone
-from chalicelib.flows.sessions import notify
+from chalicelib.flows.sessions import notify, profile_view
 from chalicelib.keys import keyed_hash
-from chalicelib.storage import claim_key
+from chalicelib.storage import account_claims, claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import issue_staff_token, read_access_token, read_staff_token
@@ -81,21 +81,13 @@ def account_view(account: AccountModel, now: float) -> dict[str, Any]:
     """An account as the call center sees it: contact data and status, NIK masked."""
     locked = bool(account.locked_until and account.locked_until > now)
     return {
-        "account_id": account.account_id,
+        **profile_view(account),
         "status": account.status,
-        "email": account.email,
-        "phone": account.phone,
-        "full_name": account.full_name,
-        "birth_date": account.birth_date,
-        "nik_masked": account.nik_masked,
-        "kpj": account.kpj,
-        "membership_type": account.membership_type,
         "pin_set": bool(account.pin_hash),
         "pin_disabled": bool(account.pin_disabled),
         "locked": locked,
         "locked_until": rfc3339(account.locked_until) if locked else None,
         "failed_logins": int(account.failed_logins or 0),
-        "created_at": rfc3339(account.created_at),
         "updated_at": rfc3339(account.updated_at),
     }
 
@@ -272,14 +264,9 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
         ],
         AccountModel.status == "active",
     )
-    claims = {
-        "email": email_key(account.email),
-        "nik": account.nik_hash,
-        "phone": account.phone,
-        "kpj": account.kpj,
-    }
-    for kind, value in claims.items():
-        txn.delete(kind, ClaimModel(claim_key(kind, value)), ClaimModel.account_id == account_id)
+    claims = account_claims(email_key(account.email), account.nik_hash, account.phone, account.kpj)
+    for kind, key in claims.items():
+        txn.delete(kind, ClaimModel(key), ClaimModel.account_id == account_id)
     txn.put("audit", audit.for_account(deps, "admin.reset", account_id, now, staff.actor, reason))
     try:
         deps.store.commit(txn)

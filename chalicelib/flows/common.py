@@ -15,7 +15,7 @@ the state, so two correct submissions cannot both pass.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
-from chalicelib.storage.models import FlowModel, SuppressionModel
+from chalicelib.storage.models import AccountModel, FlowModel, SuppressionModel
 from chalicelib.storage.store import (
     CHALLENGE_ATTRIBUTES,
     Conflict,
@@ -406,6 +406,36 @@ def _undo_send(deps: Deps, before: FlowModel, sent: otp.Challenge, previous: otp
         deps.store.update_flow(before.flow_id, restore, FlowModel.ch_code_id == sent.code_id)
     except Conflict:
         pass  # a newer send already replaced it; nothing of ours to undo
+
+
+def finish_with_account_change(
+    deps: Deps,
+    flow: FlowModel,
+    state: str,
+    finished: str,
+    account_id: str,
+    actions: Sequence[Action],
+    event: str,
+    now: float,
+) -> FlowModel:
+    """Move a flow from ``state`` to ``finished`` and change its account, with the audit
+    event, in one transaction; ``409 wrong_state`` if either moved meanwhile."""
+    txn = Txn()
+    txn.update("account", AccountModel(account_id), list(actions), AccountModel.status == "active")
+    txn.update(
+        "flow",
+        FlowModel(flow.flow_id),
+        [FlowModel.state.set(finished), FlowModel.updated_at.set(now)],
+        (FlowModel.state == state) & (FlowModel.account_id == account_id),
+    )
+    txn.put("audit", audit.for_account(deps, event, account_id, now))
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
+        raise ApiError("wrong_state", {"state": fresh.state}) from exc
+    flow.state, flow.updated_at = finished, now
+    return flow
 
 
 def _give_back_attempt(deps: Deps, flow_id: str, code_id: str) -> None:

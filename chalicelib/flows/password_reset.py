@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import audit
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
@@ -21,8 +20,7 @@ from chalicelib.flows import common, credentials
 from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import notify
 from chalicelib.storage import claim_key
-from chalicelib.storage.models import AccountModel, FlowModel
-from chalicelib.storage.store import Conflict, Txn
+from chalicelib.storage.models import AccountModel
 from chalicelib.validation import Collector, email_key, parse_code, parse_email
 
 FLOW_TYPE = "password_reset"
@@ -86,31 +84,15 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
     if account is None or account.status != "active":
         raise ApiError("wrong_state", {"state": flow.state})  # closed by the call center meanwhile
     password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
-    txn = Txn()
-    txn.update(
-        "account",
-        AccountModel(account.account_id),
-        [
-            AccountModel.password_hash.set(deps.hasher.hash(password)),
-            AccountModel.session_epoch.add(1),  # every session and refresh token ends
-            AccountModel.locked_until.set(0),
-            *credentials.reset_actions(),
-            AccountModel.updated_at.set(now),
-        ],
-        AccountModel.status == "active",
+    actions = [
+        AccountModel.password_hash.set(deps.hasher.hash(password)),
+        AccountModel.session_epoch.add(1),  # every session and refresh token ends
+        AccountModel.locked_until.set(0),
+        *credentials.reset_actions(),
+        AccountModel.updated_at.set(now),
+    ]
+    flow = common.finish_with_account_change(
+        deps, flow, NEW_PASSWORD, COMPLETED, account.account_id, actions, "password.reset", now
     )
-    txn.update(
-        "flow",
-        FlowModel(flow_id),
-        [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now)],
-        (FlowModel.state == NEW_PASSWORD) & (FlowModel.account_id == account.account_id),
-    )
-    txn.put("audit", audit.for_account(deps, "password.reset", account.account_id, now))
-    try:
-        deps.store.commit(txn)
-    except Conflict as exc:
-        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-        raise ApiError("wrong_state", {"state": fresh.state}) from exc
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
-    flow.state, flow.updated_at = COMPLETED, now
     return common.flow_view(deps, flow)

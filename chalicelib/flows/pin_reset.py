@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from chalicelib import audit, limits
+from chalicelib import limits
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import common
@@ -23,7 +23,7 @@ from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, FlowModel
-from chalicelib.storage.store import Conflict, Txn
+from chalicelib.storage.store import Txn
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -166,28 +166,13 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     assert pin is not None
     if confirmation != pin:
         raise ApiError("pin_mismatch")
-    txn = Txn()
-    txn.update(
-        "account",
-        AccountModel(account.account_id),
-        [
-            AccountModel.pin_hash.set(deps.hasher.hash(pin)),
-            AccountModel.pin_failures.set(0),
-            AccountModel.pin_disabled.set(False),
-            AccountModel.updated_at.set(now),
-        ],
-        AccountModel.status == "active",
+    actions = [
+        AccountModel.pin_hash.set(deps.hasher.hash(pin)),
+        AccountModel.pin_failures.set(0),
+        AccountModel.pin_disabled.set(False),
+        AccountModel.updated_at.set(now),
+    ]
+    flow = common.finish_with_account_change(
+        deps, flow, NEW_PIN, COMPLETED, account.account_id, actions, "pin.reset", now
     )
-    txn.update(
-        "flow",
-        FlowModel(flow_id),
-        [FlowModel.state.set(COMPLETED), FlowModel.updated_at.set(now)],
-        (FlowModel.state == NEW_PIN) & (FlowModel.account_id == account.account_id),
-    )
-    txn.put("audit", audit.for_account(deps, "pin.reset", account.account_id, now))
-    try:
-        deps.store.commit(txn)
-    except Conflict as exc:
-        raise ApiError("wrong_state", {"state": NEW_PIN}) from exc
-    flow.state, flow.updated_at = COMPLETED, now
     return _view(deps, flow)

@@ -21,7 +21,7 @@ from chalicelib.flows import common, credentials
 from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import new_session, profile_view
 from chalicelib.keys import keyed_hash
-from chalicelib.storage import claim_key
+from chalicelib.storage import account_claims, claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn, in_states, live_flow
 from chalicelib.validation import (
@@ -228,14 +228,9 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     session, tokens = new_session(deps, account, now)
     txn = Txn()
     txn.put("account", account, AccountModel.account_id.does_not_exist())
-    claims = {
-        "email": email_key(account.email),
-        "nik": account.nik_hash,
-        "phone": account.phone,
-        "kpj": account.kpj,
-    }
-    for kind, value in claims.items():
-        claim = ClaimModel(claim_key(kind, value), account_id=account.account_id, created_at=now)
+    claims = account_claims(email_key(account.email), account.nik_hash, account.phone, account.kpj)
+    for kind, key in claims.items():
+        claim = ClaimModel(key, account_id=account.account_id, created_at=now)
         txn.put(kind, claim, ClaimModel.claim_key.does_not_exist())
     txn.put("session", session)
     txn.put("audit", audit.for_account(deps, "account.created", account.account_id, now))
