@@ -37,6 +37,7 @@ class StepCost:
     rru: list[float] = field(default_factory=list)
     wru: list[float] = field(default_factory=list)
     messages: list[float] = field(default_factory=list)
+    reported: list[float] = field(default_factory=list)
     handler_ms: list[float] = field(default_factory=list)
     aws_ms: list[float] = field(default_factory=list)
     writes: int = 1  # state changes the step makes (the floor)
@@ -63,18 +64,53 @@ def _units(operation: str, params: dict[str, Any]) -> tuple[float, float]:
     return 0.0, 0.0
 
 
+_REPORTS_CAPACITY = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "TransactWriteItems",
+    "TransactGetItems",
+}
+
+
+def _reported(response: Any) -> float:
+    """The ``ConsumedCapacity`` DynamoDB (here: the emulator) reports for one call."""
+    consumed = response.get("ConsumedCapacity") if isinstance(response, dict) else None
+    if isinstance(consumed, dict):
+        return float(consumed.get("CapacityUnits", 0.0))
+    if isinstance(consumed, list):
+        return float(sum(c.get("CapacityUnits", 0.0) for c in consumed))
+    return 0.0
+
+
 @contextmanager
 def meter() -> Iterator[dict[str, float]]:
     """Round trips, capacity units and time spent inside AWS calls, during the block."""
     from botocore.client import BaseClient
 
     original = BaseClient._make_api_call
-    totals = {"round_trips": 0.0, "capacity": 0.0, "rru": 0.0, "wru": 0.0, "aws_s": 0.0, "messages": 0.0}
+    totals = {
+        "round_trips": 0.0,
+        "capacity": 0.0,
+        "rru": 0.0,
+        "wru": 0.0,
+        "aws_s": 0.0,
+        "messages": 0.0,
+        "reported": 0.0,
+    }
 
     def metered(self: Any, operation: str, params: Any) -> Any:
         started = time.perf_counter()
+        dynamodb = self.meta.service_model.service_name == "dynamodb"
+        if dynamodb and operation in _REPORTS_CAPACITY:
+            params = {**params, "ReturnConsumedCapacity": "TOTAL"}
         try:
-            return original(self, operation, params)
+            response = original(self, operation, params)
+            if dynamodb:
+                totals["reported"] += _reported(response)
+            return response
         finally:
             totals["aws_s"] += time.perf_counter() - started
             service = self.meta.service_model.service_name
@@ -123,6 +159,7 @@ class Runner:
         step.rru.append(m["rru"])
         step.wru.append(m["wru"])
         step.messages.append(m["messages"])
+        step.reported.append(m["reported"])
         step.handler_ms.append((wall - m["aws_s"]) * 1000)
         step.aws_ms.append(m["aws_s"] * 1000)
         return json.loads(response.body) if response.body else None
@@ -251,6 +288,7 @@ def summarize(steps: list[StepCost]) -> list[dict[str, Any]]:
                 "rru": statistics.mean(s.rru),
                 "wru": statistics.mean(s.wru),
                 "messages": statistics.mean(s.messages),
+                "reported": statistics.mean(s.reported),
                 "p50_ms": s.p(s.handler_ms, 0.5),
                 "p99_ms": s.p(s.handler_ms, 0.99),
                 "aws_ms": statistics.median(s.aws_ms),

@@ -200,6 +200,8 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
             t.join(timeout=seconds + 120)
         elapsed = time.time() - started
         tables = check_tables(f"http://127.0.0.1:{ports['SANDI_EMULATOR_PORT']}")
+        inbox = requests.get(f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}/api/messages", timeout=30).json()
+        most_to_one = max(Counter(m["to"] for m in inbox["messages"]).values(), default=0)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -221,6 +223,7 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         "errors": len(tally.errors),
         "error_samples": tally.errors[:5],
         "tables": tables,
+        "most_to_one": most_to_one,
     }
 
 
@@ -236,9 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         f" by kind {r['by_kind']}"
     )
     print(f"  unintended errors: {r['errors']} {r['error_samples']}")
-    print(f"  tables: {r['tables']}")
+    print(f"  tables: {r['tables']}; most messages to one destination: {r['most_to_one']}")
     bad = (
-        r["errors"]
+        r["most_to_one"] > 10
+        or r["errors"]
         or r["tables"]["orphaned_claims"]
         or r["tables"]["accounts_without_4_claims"]
         or r["tables"]["duplicated_niks"]

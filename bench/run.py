@@ -93,6 +93,7 @@ def report(with_load: bool, runs: int) -> str:
             r["floor"],
             f"{r['round_trips'] / max(r['floor'], 1):.1f}",
             f"{r['rru']:.1f} / {r['wru']:.1f}",
+            f"{r['reported']:.1f}",
             f"{r['p50_ms']:.1f}",
             f"{r['p99_ms']:.1f}",
         ]
@@ -124,13 +125,27 @@ def report(with_load: bool, runs: int) -> str:
         "",
         "## DynamoDB round trips, capacity and handler time per step",
         "",
-        f"{runs} passes over every journey, in-process against moto. Round trips counted at botocore; capacity by "
-        "DynamoDB's on-demand rules for items under 1 KB (1 unit per write or consistent read, 2 per transactional "
-        "item; moto reports a constant). Handler time is wall time minus time inside AWS calls. Floor: one write per "
+        f"{runs} passes over every journey, in-process against moto. Round trips counted at botocore; every call "
+        "is sent with `ReturnConsumedCapacity=TOTAL` and what comes back is summed, but moto reports a fixed value "
+        "per call, so the read / write units column applies DynamoDB's on-demand rules for items under 1 KB (1 unit "
+        "per write or consistent read, 2 per transactional item). Handler time is wall time minus time inside AWS "
+        "calls. Floor: one write per "
         "state change. Steps that check a password or PIN are listed last; their time is mostly argon2 "
         f"(one hash: {argon_chosen:.0f} ms with the configured parameters).",
         "",
-        _table(["step", "round trips", "floor", "ratio", "read / write units", "p50 ms", "p99 ms"], step_rows),
+        _table(
+            [
+                "step",
+                "round trips",
+                "floor",
+                "ratio",
+                "read / write units",
+                "emulator-reported units",
+                "p50 ms",
+                "p99 ms",
+            ],
+            step_rows,
+        ),
         "",
         f"Steps above two round trips: {', '.join(r['step'] for r in rows if r['round_trips'] > 2) or 'none'} "
         "(a login or flow names the account, which must be read before the attempt is reserved on it; see "
@@ -181,7 +196,8 @@ def report(with_load: bool, runs: int) -> str:
             f"under contention, not AWS capacity). Unintended errors: **{load['errors']}**. Afterwards: "
             f"{load['tables']['accounts']} accounts, {load['tables']['orphaned_claims']} orphaned claims, "
             f"{load['tables']['accounts_without_4_claims']} accounts without their four claims, "
-            f"{load['tables']['duplicated_niks']} duplicated NIKs.",
+            f"{load['tables']['duplicated_niks']} duplicated NIKs; the most messages any one address or number "
+            f"received: {load['most_to_one']} (cap: 10 per 24 h).",
         ]
     return "\n".join(parts) + "\n"
 

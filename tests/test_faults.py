@@ -185,3 +185,30 @@ def test_a_cancelled_transaction_from_a_conflict_is_retried(api: Api, outbox: Ou
         answer = api.post("/v1/registrations", {"email": "a@example.com"})
     assert answer.status == 201
     assert len(outbox.emails("a@example.com")) == 1
+
+
+def test_signed_in_changes_and_staff_actions_survive_storage_faults(
+    api: Api, outbox: Outbox, member_factory, staff_token: str
+) -> None:  # type: ignore[no-untyped-def]
+    member = member_factory(14)
+    auth = member.auth()
+    pin = {"pin": "258036", "pin_confirmation": "258036", "password": member.who.password}
+    check_step(lambda: api.put("/v1/me/pin", pin, headers=auth), "dynamodb", throttled, "internal_error")
+    flow = check_step(
+        lambda: api.post("/v1/me/phone", {"phone": "081399990000"}, headers=auth),
+        "dynamodb",
+        throttled,
+        "internal_error",
+    ).body["flow_id"]
+    code = outbox.sms_code("+6281399990000")
+    check_step(
+        lambda: api.post(f"/v1/me/phone/{flow}/verify", {"code": code}, headers=auth),
+        "dynamodb",
+        throttled,
+        "internal_error",
+    )
+    staff = {"Authorization": f"Bearer {staff_token}"}
+    reason = {"reason": "caller verified, ticket 4711"}
+    path = f"/v1/admin/accounts/{member.account_id}"
+    check_step(lambda: api.post(f"{path}/unlock", reason, headers=staff), "dynamodb", throttled, "internal_error")
+    check_step(lambda: api.post(f"{path}/reset", reason, headers=staff), "dynamodb", throttled, "internal_error")
