@@ -204,7 +204,11 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         most_to_one = max(Counter(m["to"] for m in inbox["messages"]).values(), default=0)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()
     latencies = sorted(tally.latencies)
 

@@ -381,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         inbox_server.shutdown()
         emulator.stop()
         print("stopped", flush=True)
-    return 0
+    # Everything worth stopping has stopped; do not wait for idle keep-alive threads.
+    os._exit(0)
 
 
 if __name__ == "__main__":
