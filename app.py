@@ -10,21 +10,10 @@ from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import audit, logs
+from chalicelib import audit, flows, logs
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import (
-    admin,
-    contact_change,
-    email_recovery,
-    feedback,
-    operations,
-    password_reset,
-    pin_reset,
-    registration,
-    sessions,
-)
 from chalicelib.http import language, parse_body, respond
 
 app = Chalice(app_name="sandi")
@@ -115,13 +104,13 @@ def route(
 @route("/v1/health", "GET")
 def health(call: Call) -> Any:
     """200 when DynamoDB answers, 503 otherwise."""
-    return operations.health(call.deps)
+    return flows.operations.health(call.deps)
 
 
 @route("/v1/openapi.json", "GET")
 def openapi(call: Call) -> Any:
     """The OpenAPI 3.1 description of this API."""
-    return operations.openapi()
+    return flows.operations.openapi()
 
 
 # --- registration ----------------------------------------------------------------
@@ -130,55 +119,55 @@ def openapi(call: Call) -> Any:
 @route("/v1/registrations", "POST", 201)
 def registration_start(call: Call) -> Any:
     """Start a registration with an email."""
-    return registration.start(call.deps, call.body, call.lang)
+    return flows.registration.start(call.deps, call.body, call.lang)
 
 
 @route("/v1/registrations/{flow_id}", "GET")
 def registration_get(call: Call) -> Any:
     """The registration flow."""
-    return registration.get(call.deps, call["flow_id"])
+    return flows.registration.get(call.deps, call["flow_id"])
 
 
 @route("/v1/registrations/{flow_id}/email/verify", "POST")
 def registration_verify_email(call: Call) -> Any:
     """Verify the emailed code."""
-    return registration.verify_email(call.deps, call["flow_id"], call.body)
+    return flows.registration.verify_email(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/registrations/{flow_id}/email/resend", "POST")
 def registration_resend_email(call: Call) -> Any:
     """Send a new email code."""
-    return registration.resend_email(call.deps, call["flow_id"], call.lang)
+    return flows.registration.resend_email(call.deps, call["flow_id"], call.lang)
 
 
 @route("/v1/registrations/{flow_id}/profile", "PUT")
 def registration_profile(call: Call) -> Any:
     """Membership type, name, birth date, NIK, KPJ."""
-    return registration.set_profile(call.deps, call["flow_id"], call.body)
+    return flows.registration.set_profile(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/registrations/{flow_id}/phone", "POST")
 def registration_phone(call: Call) -> Any:
     """Phone number; an SMS code is sent."""
-    return registration.set_phone(call.deps, call["flow_id"], call.body, call.lang)
+    return flows.registration.set_phone(call.deps, call["flow_id"], call.body, call.lang)
 
 
 @route("/v1/registrations/{flow_id}/phone/verify", "POST")
 def registration_verify_phone(call: Call) -> Any:
     """Verify the SMS code."""
-    return registration.verify_phone(call.deps, call["flow_id"], call.body)
+    return flows.registration.verify_phone(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/registrations/{flow_id}/phone/resend", "POST")
 def registration_resend_phone(call: Call) -> Any:
     """Send a new SMS code."""
-    return registration.resend_phone(call.deps, call["flow_id"], call.lang)
+    return flows.registration.resend_phone(call.deps, call["flow_id"], call.lang)
 
 
 @route("/v1/registrations/{flow_id}/complete", "POST", 201)
 def registration_complete(call: Call) -> Any:
     """Password; the account is created and signed in."""
-    return registration.complete(call.deps, call["flow_id"], call.body)
+    return flows.registration.complete(call.deps, call["flow_id"], call.body)
 
 
 # --- sessions and the signed-in user ------------------------------------------------------
@@ -191,61 +180,63 @@ def _auth(call: Call) -> str | None:
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
     """Sign in with email or KPJ and a password or PIN."""
-    return sessions.sign_in(call.deps, call.body)
+    return flows.sessions.sign_in(call.deps, call.body)
 
 
 @route("/v1/sessions/refresh", "POST", 201)
 def session_refresh(call: Call) -> Any:
     """Rotate the refresh token; a new access token."""
-    return sessions.refresh(call.deps, call.body)
+    return flows.sessions.refresh(call.deps, call.body)
 
 
 @route("/v1/sessions/current", "DELETE", 204)
 def session_delete(call: Call) -> Any:
     """Sign out."""
-    return sessions.sign_out(call.deps, _auth(call))
+    return flows.sessions.sign_out(call.deps, _auth(call))
 
 
 @route("/v1/me", "GET")
 def me(call: Call) -> Any:
     """The signed-in account's profile."""
-    return sessions.me(call.deps, _auth(call))
+    return flows.sessions.me(call.deps, _auth(call))
 
 
 @route("/v1/me/pin", "PUT", 204)
 def me_pin(call: Call) -> Any:
     """Set or change the PIN."""
-    return sessions.set_pin(call.deps, _auth(call), call.body)
+    return flows.sessions.set_pin(call.deps, _auth(call), call.body)
 
 
 @route("/v1/me/password", "PUT", 204)
 def me_password(call: Call) -> Any:
     """Change the password; other sessions end."""
-    return sessions.change_password(call.deps, _auth(call), call.body, call.lang)
+    return flows.sessions.change_password(call.deps, _auth(call), call.body, call.lang)
 
 
 @route("/v1/me/phone", "POST", 201)
 def me_phone(call: Call) -> Any:
     """Start a phone change: an SMS code to the new number."""
-    return contact_change.start(call.deps, contact_change.PHONE, _auth(call), call.body, call.lang)
+    return flows.contact_change.start(call.deps, flows.contact_change.PHONE, _auth(call), call.body, call.lang)
 
 
 @route("/v1/me/phone/{flow_id}/verify", "POST")
 def me_phone_verify(call: Call) -> Any:
     """Finish a phone change with the SMS code."""
-    return contact_change.verify(call.deps, contact_change.PHONE, _auth(call), call["flow_id"], call.body, call.lang)
+    change = flows.contact_change
+    return change.verify(call.deps, change.PHONE, _auth(call), call["flow_id"], call.body, call.lang)
 
 
 @route("/v1/me/email", "POST", 201)
 def me_email(call: Call) -> Any:
     """Start an email change: a code to the new address."""
-    return contact_change.start(call.deps, contact_change.EMAIL, _auth(call), call.body, call.lang)
+    return flows.contact_change.start(call.deps, flows.contact_change.EMAIL, _auth(call), call.body, call.lang)
 
 
 @route("/v1/me/email/{flow_id}/verify", "POST")
 def me_email_verify(call: Call) -> Any:
     """Finish an email change with the emailed code."""
-    return contact_change.verify(call.deps, contact_change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)
+    change = flows.contact_change
+    return change.verify(call.deps, change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)
 
 
 # --- forgot password --------------------------------------------------------------------
@@ -254,31 +245,31 @@ def me_email_verify(call: Call) -> Any:
 @route("/v1/password-resets", "POST", 202)
 def password_reset_start(call: Call) -> Any:
     """Start a password reset for an email."""
-    return password_reset.start(call.deps, call.body, call.lang, call.client_ip)
+    return flows.password_reset.start(call.deps, call.body, call.lang, call.client_ip)
 
 
 @route("/v1/password-resets/{flow_id}", "GET")
 def password_reset_get(call: Call) -> Any:
     """The password-reset flow."""
-    return password_reset.get(call.deps, call["flow_id"])
+    return flows.password_reset.get(call.deps, call["flow_id"])
 
 
 @route("/v1/password-resets/{flow_id}/verify", "POST")
 def password_reset_verify(call: Call) -> Any:
     """Verify the emailed code."""
-    return password_reset.verify(call.deps, call["flow_id"], call.body)
+    return flows.password_reset.verify(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/password-resets/{flow_id}/resend", "POST")
 def password_reset_resend(call: Call) -> Any:
     """Send a new code."""
-    return password_reset.resend(call.deps, call["flow_id"], call.lang, call.client_ip)
+    return flows.password_reset.resend(call.deps, call["flow_id"], call.lang, call.client_ip)
 
 
 @route("/v1/password-resets/{flow_id}/complete", "POST")
 def password_reset_complete(call: Call) -> Any:
     """Set the new password."""
-    return password_reset.complete(call.deps, call["flow_id"], call.body, call.lang)
+    return flows.password_reset.complete(call.deps, call["flow_id"], call.body, call.lang)
 
 
 # --- forgot PIN ---------------------------------------------------------------------------
@@ -287,31 +278,31 @@ def password_reset_complete(call: Call) -> Any:
 @route("/v1/pin-resets", "POST", 201)
 def pin_reset_start(call: Call) -> Any:
     """Check name, NIK and birth date."""
-    return pin_reset.start(call.deps, call.body, call.lang, call.client_ip)
+    return flows.pin_reset.start(call.deps, call.body, call.lang, call.client_ip)
 
 
 @route("/v1/pin-resets/{flow_id}", "GET")
 def pin_reset_get(call: Call) -> Any:
     """The PIN-reset flow."""
-    return pin_reset.get(call.deps, call["flow_id"])
+    return flows.pin_reset.get(call.deps, call["flow_id"])
 
 
 @route("/v1/pin-resets/{flow_id}/send", "POST")
 def pin_reset_send(call: Call) -> Any:
     """Send (or resend) a code by email or SMS."""
-    return pin_reset.send(call.deps, call["flow_id"], call.body, call.lang, call.client_ip)
+    return flows.pin_reset.send(call.deps, call["flow_id"], call.body, call.lang, call.client_ip)
 
 
 @route("/v1/pin-resets/{flow_id}/verify", "POST")
 def pin_reset_verify(call: Call) -> Any:
     """Verify the code."""
-    return pin_reset.verify(call.deps, call["flow_id"], call.body)
+    return flows.pin_reset.verify(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/pin-resets/{flow_id}/complete", "POST")
 def pin_reset_complete(call: Call) -> Any:
     """Set the new PIN."""
-    return pin_reset.complete(call.deps, call["flow_id"], call.body)
+    return flows.pin_reset.complete(call.deps, call["flow_id"], call.body)
 
 
 # --- forgot email ------------------------------------------------------------------------
@@ -320,7 +311,7 @@ def pin_reset_complete(call: Call) -> Any:
 @route("/v1/email-recoveries", "POST", 202)
 def email_recovery_start(call: Call) -> Any:
     """Text the owner of a phone number which email their account uses."""
-    return email_recovery.start(call.deps, call.body, call.lang, call.client_ip)
+    return flows.email_recovery.start(call.deps, call.body, call.lang, call.client_ip)
 
 
 # --- SES feedback ------------------------------------------------------------------------
@@ -329,7 +320,7 @@ def email_recovery_start(call: Call) -> Any:
 @app.on_sns_message(topic=get_settings().ses_feedback_topic)
 def ses_feedback(event: Any) -> None:
     """Bounces and complaints from SES suppress the address."""
-    feedback.handle(get_deps(), event.message)
+    flows.feedback.handle(get_deps(), event.message)
 
 
 # --- call center -------------------------------------------------------------------------
@@ -339,7 +330,7 @@ def ses_feedback(event: Any) -> None:
 def staff_authorizer(auth_request: Any) -> AuthResponse:
     """Only a valid staff token reaches the admin routes (API Gateway answers the rest)."""
     try:
-        staff = admin.authorize(get_deps(), auth_request.token)
+        staff = flows.admin.authorize(get_deps(), auth_request.token)
     except ApiError:
         staff = None  # a user's token: authenticated, but not staff
     if staff is None:
@@ -347,9 +338,9 @@ def staff_authorizer(auth_request: Any) -> AuthResponse:
     return AuthResponse(routes=["/v1/admin/*"], principal_id=staff.staff_id, context={"role": staff.role})
 
 
-def _staff(call: Call) -> admin.Staff:
+def _staff(call: Call) -> flows.admin.Staff:
     # Checked again here: the view never relies on the gateway alone.
-    staff = admin.authorize(call.deps, _auth(call))
+    staff = flows.admin.authorize(call.deps, _auth(call))
     if staff is None:
         raise ApiError("unauthenticated")
     return staff
@@ -358,37 +349,37 @@ def _staff(call: Call) -> admin.Staff:
 @route("/v1/admin/accounts", "GET", authorizer=staff_authorizer)
 def admin_lookup(call: Call) -> Any:
     """Accounts by exactly one of email, nik, phone, kpj."""
-    return admin.lookup(call.deps, _staff(call), call.query)
+    return flows.admin.lookup(call.deps, _staff(call), call.query)
 
 
 @route("/v1/admin/accounts/{account_id}", "GET", authorizer=staff_authorizer)
 def admin_view(call: Call) -> Any:
     """One account with contact data and status."""
-    return admin.view(call.deps, _staff(call), call["account_id"])
+    return flows.admin.view(call.deps, _staff(call), call["account_id"])
 
 
 @route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=staff_authorizer)
 def admin_contact(call: Call) -> Any:
     """Change email and/or phone, with a reason."""
-    return admin.change_contact(call.deps, _staff(call), call["account_id"], call.body, call.lang)
+    return flows.admin.change_contact(call.deps, _staff(call), call["account_id"], call.body, call.lang)
 
 
 @route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=staff_authorizer)
 def admin_unlock(call: Call) -> Any:
     """End a sign-in lock, with a reason."""
-    return admin.unlock(call.deps, _staff(call), call["account_id"], call.body)
+    return flows.admin.unlock(call.deps, _staff(call), call["account_id"], call.body)
 
 
 @route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=staff_authorizer)
 def admin_reset(call: Call) -> Any:
     """Close the account and free its email, NIK, phone and KPJ, with a reason."""
-    return admin.reset(call.deps, _staff(call), call["account_id"], call.body)
+    return flows.admin.reset(call.deps, _staff(call), call["account_id"], call.body)
 
 
 @route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=staff_authorizer)
 def admin_audit(call: Call) -> Any:
     """The account's audit trail, newest first."""
-    return admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)
+    return flows.admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)
 
 
 # --- operations: scheduled cleanup ---------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -27,14 +26,10 @@ from typing import Any
 
 import requests
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend_too_soon"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -170,7 +165,7 @@ def check_tables(emulator: str) -> dict[str, int]:
 
 
 def run(seconds: int, clients: int) -> dict[str, Any]:
-    ports = {"SANDI_API_PORT": _free_port(), "SANDI_INBOX_PORT": _free_port(), "SANDI_EMULATOR_PORT": _free_port()}
+    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
     env.update({k: str(v) for k, v in ports.items()})
     log = open(ROOT / ".bench-devstack.log", "w")
