@@ -13,10 +13,7 @@ its cap.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,7 +23,7 @@ from typing import Any
 
 import requests
 
-from tests.conftest import free_port
+from local.devstack import running
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend_too_soon"}
@@ -165,28 +162,10 @@ def check_tables(emulator: str) -> dict[str, int]:
 
 
 def run(seconds: int, clients: int) -> dict[str, Any]:
-    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
-    env.update({k: str(v) for k, v in ports.items()})
-    log = open(ROOT / ".bench-devstack.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local.devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    api = f"http://127.0.0.1:{ports['SANDI_API_PORT']}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(api + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("local stack did not start")
-            time.sleep(0.2)
+    with running(ROOT / ".bench-devstack.log") as urls:
         tally = Tally()
         until = time.time() + seconds
-        workers = [Client(api, f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}", tally, n) for n in range(clients)]
+        workers = [Client(urls.api, urls.inbox, tally, n) for n in range(clients)]
         threads = [threading.Thread(target=w.run, args=(until,)) for w in workers]
         started = time.time()
         for t in threads:
@@ -194,17 +173,9 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         for t in threads:
             t.join(timeout=seconds + 120)
         elapsed = time.time() - started
-        tables = check_tables(f"http://127.0.0.1:{ports['SANDI_EMULATOR_PORT']}")
-        inbox = requests.get(f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}/api/messages", timeout=30).json()
+        tables = check_tables(urls.emulator)
+        inbox = requests.get(f"{urls.inbox}/api/messages", timeout=30).json()
         most_to_one = max(Counter(m["to"] for m in inbox["messages"]).values(), default=0)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
     latencies = sorted(tally.latencies)
 
     def pct(q: float) -> float:

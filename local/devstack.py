@@ -24,6 +24,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -321,6 +324,65 @@ def api_server(host: str, port: int) -> Any:
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name=os.environ.get("SANDI_STAGE", "local"))
     return LocalDevServer(config.chalice_app, config, host, port, handler_cls=contract_handler(), server_cls=Server)
+
+
+# --- a stack in a child process (tests, load test) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where a running stack answers."""
+
+    api: str
+    inbox: str
+    emulator: str
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(log_path: Path, start_timeout: float = 60) -> Iterator[Urls]:
+    """``python -m local.devstack`` on free ports, healthy, stopped on exit."""
+    import subprocess
+    import urllib.request
+
+    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
+    env.update({k: str(v) for k, v in ports.items()})
+    urls = Urls(*(f"http://127.0.0.1:{ports[k]}" for k in ports))
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "local.devstack"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.time() + start_timeout
+            while not _healthy(urllib.request, urls.api):
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("local stack did not start:\n" + log_path.read_text())
+                time.sleep(0.2)
+            yield urls
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _healthy(request: Any, api: str) -> bool:
+    try:
+        with request.urlopen(api + "/v1/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 # --- main -----------------------------------------------------------------------------

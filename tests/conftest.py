@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -288,56 +285,15 @@ def journey(api: Api, outbox: Outbox) -> Journey:
 
 # --- the whole local stack, as `make run` starts it ------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class LocalStack:
-    api: str
-    inbox: str
-    emulator: str
+from local.devstack import Urls as LocalStack  # noqa: E402
+from local.devstack import running  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    """``python -m local.devstack`` on free ports, stopped after the session."""
-    import requests
-
-    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
-    env.update({k: str(v) for k, v in ports.items()})
-    log = open(ROOT / ".pytest-devstack.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "local.devstack"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    stack = LocalStack(
-        api=f"http://127.0.0.1:{ports['SANDI_API_PORT']}",
-        inbox=f"http://127.0.0.1:{ports['SANDI_INBOX_PORT']}",
-        emulator=f"http://127.0.0.1:{ports['SANDI_EMULATOR_PORT']}",
-    )
-    deadline = time.time() + 60
-    while True:
-        try:
-            if requests.get(stack.api + "/v1/health", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError("local stack did not start:\n" + (ROOT / ".pytest-devstack.log").read_text())
-        time.sleep(0.2)
-    yield stack
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    """``python -m local.devstack`` on free ports (as ``make run`` starts it), for the session."""
+    with running(ROOT / ".pytest-devstack.log") as urls:
+        yield urls
 
 
 @dataclass
