@@ -7,7 +7,6 @@ alternative it avoids.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -15,16 +14,9 @@ REGION = "ap-southeast-3"
 
 
 def measure(live: int = 100_000, expired: int = 1_000) -> dict[str, Any]:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "SANDI_STAGE": "local",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from bench.journeys import use_in_process_emulator
+
+    use_in_process_emulator()
     from moto import mock_aws
 
     from bench.journeys import meter

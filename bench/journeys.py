@@ -231,8 +231,8 @@ class Runner:
         self.clock.advance(120)
 
 
-def measure(runs: int = 20) -> list[StepCost]:
-    """Run every journey ``runs`` times against moto; the cost of each step."""
+def use_in_process_emulator() -> None:
+    """Fake credentials and no endpoint: moto's in-process mock intercepts AWS hostnames."""
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "bench",
@@ -244,6 +244,11 @@ def measure(runs: int = 20) -> list[StepCost]:
     )
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         os.environ.pop(name, None)
+
+
+def measure(runs: int = 20) -> list[StepCost]:
+    """Run every journey ``runs`` times against moto; the cost of each step."""
+    use_in_process_emulator()
     from email.utils import parseaddr
 
     import boto3

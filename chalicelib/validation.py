@@ -62,6 +62,15 @@ class Collector:
             raise validation_error(self.errors)
 
 
+def required(body: dict[str, Any], name: str, rule: Callable[[Any], T]) -> T:
+    """One required field of ``body`` through ``rule``, or ``422 validation_error``."""
+    fields = Collector(body)
+    value = fields.field(name, rule)
+    fields.raise_if_any()
+    assert value is not None
+    return value
+
+
 def parse_text(value: Any) -> str:
     """A string field (any content)."""
     if not isinstance(value, str):

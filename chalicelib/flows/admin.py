@@ -25,7 +25,16 @@ from chalicelib.storage import account_claims, claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import issue_staff_token, read_access_token, read_staff_token
-from chalicelib.validation import Collector, FieldError, email_key, parse_email, parse_kpj, parse_nik, parse_phone
+from chalicelib.validation import (
+    Collector,
+    FieldError,
+    email_key,
+    parse_email,
+    parse_kpj,
+    parse_nik,
+    parse_phone,
+    required,
+)
 
 LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
 
@@ -93,11 +102,7 @@ def account_view(account: AccountModel, now: float) -> dict[str, Any]:
 
 
 def _reason(body: dict[str, Any]) -> str:
-    fields = Collector(body)
-    reason = fields.field("reason", _reason_text)
-    fields.raise_if_any()
-    assert reason is not None
-    return reason
+    return required(body, "reason", _reason_text)
 
 
 def _reason_text(value: Any) -> str:

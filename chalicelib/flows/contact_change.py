@@ -24,7 +24,7 @@ from chalicelib.flows.sessions import authenticate, notify
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.validation import Collector, email_key, parse_code, parse_email, parse_phone
+from chalicelib.validation import email_key, parse_code, parse_email, parse_phone, required
 
 CODE_VERIFICATION = "code_verification"
 COMPLETED = "completed"
@@ -54,10 +54,7 @@ EMAIL = Contact("email", "email_change", "email")
 
 def start(deps: Deps, kind: Contact, authorization: str | None, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Open a change flow and send a code to the new phone or email."""
-    fields = Collector(body)
-    value = fields.field(kind.field, kind.parse)
-    fields.raise_if_any()
-    assert value is not None
+    value = required(body, kind.field, kind.parse)
     signed = authenticate(deps, authorization, (ClaimModel, kind.claim(value)))
     account, claim = signed.account, signed.extra[0]
     if claim is not None and claim.account_id == signed.account.account_id:
@@ -76,10 +73,7 @@ def verify(
     deps: Deps, kind: Contact, authorization: str | None, flow_id: str, body: dict[str, Any], lang: str
 ) -> dict[str, Any]:
     """Check the code; the account's phone or email changes and the claims swap."""
-    fields = Collector(body)
-    code = fields.field("code", parse_code)
-    fields.raise_if_any()
-    assert code is not None
+    code = required(body, "code", parse_code)
     signed = authenticate(deps, authorization, (FlowModel, flow_id))  # one read for both
     account = signed.account
     now = deps.clock()

@@ -17,15 +17,12 @@ from chalicelib.flows import common
 from chalicelib.flows.common import Outgoing
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel
-from chalicelib.validation import Collector, parse_phone
+from chalicelib.validation import parse_phone, required
 
 
 def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
     """Text the owner of ``phone`` which email their account uses, if it has one."""
-    fields = Collector(body)
-    phone = fields.field("phone", parse_phone)
-    fields.raise_if_any()
-    assert phone is not None
+    phone = required(body, "phone", parse_phone)
     now = deps.clock()
     owner = deps.store.claim_owner(claim_key("phone", phone))
     account = deps.store.get(AccountModel, owner or "no-such-account")  # same reads either way

@@ -21,7 +21,7 @@ from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import notify
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel
-from chalicelib.validation import Collector, email_key, parse_code, parse_email
+from chalicelib.validation import email_key, parse_code, parse_email, required
 
 FLOW_TYPE = "password_reset"
 CODE_VERIFICATION = "code_verification"
@@ -35,10 +35,7 @@ def _lifetime(deps: Deps) -> int:
 
 def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
     """Open a reset for an email; a code goes out only if it has an account."""
-    fields = Collector(body)
-    email = fields.field("email", parse_email)
-    fields.raise_if_any()
-    assert email is not None
+    email = required(body, "email", parse_email)
     now = deps.clock()
     owner = deps.store.claim_owner(claim_key("email", email_key(email)))
     flow = common.new_flow(FLOW_TYPE, CODE_VERIFICATION, now, _lifetime(deps), lang, {"email": email}, owner)
@@ -53,10 +50,7 @@ def get(deps: Deps, flow_id: str) -> dict[str, Any]:
 
 def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the emailed code; the flow moves to ``new_password``."""
-    fields = Collector(body)
-    code = fields.field("code", parse_code)
-    fields.raise_if_any()
-    assert code is not None
+    code = required(body, "code", parse_code)
     now = deps.clock()
     flow = common.verify_code(deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PASSWORD, _lifetime(deps))
     return common.flow_view(deps, flow)

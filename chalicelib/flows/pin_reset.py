@@ -34,6 +34,7 @@ from chalicelib.validation import (
     parse_nik,
     parse_text,
     pin_problems,
+    required,
 )
 
 FLOW_TYPE = "pin_reset"
@@ -113,10 +114,7 @@ def get(deps: Deps, flow_id: str) -> dict[str, Any]:
 
 def send(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
     """Send a code to the chosen channel; again = resend, to the same or the other one."""
-    fields = Collector(body)
-    channel = fields.field("channel", lambda v: _channel(parse_text(v)))
-    fields.raise_if_any()
-    assert channel is not None
+    channel = required(body, "channel", lambda v: _channel(parse_text(v)))
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     allowed = (CHOOSE_CHANNEL, CODE_VERIFICATION)
@@ -136,10 +134,7 @@ def _channel(value: str) -> Literal["email", "sms"]:
 
 def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the code; the flow moves to ``new_pin``."""
-    fields = Collector(body)
-    code = fields.field("code", parse_code)
-    fields.raise_if_any()
-    assert code is not None
+    code = required(body, "code", parse_code)
     now = deps.clock()
     flow = common.verify_code(deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PIN, _lifetime(deps))
     return _view(deps, flow)

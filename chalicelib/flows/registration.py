@@ -37,6 +37,7 @@ from chalicelib.validation import (
     parse_membership_type,
     parse_nik,
     parse_phone,
+    required,
 )
 
 FLOW_TYPE = "registration"
@@ -60,20 +61,9 @@ def _today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=UTC).date()
 
 
-def _code(body: dict[str, Any]) -> str:
-    fields = Collector(body)
-    code = fields.field("code", parse_code)
-    fields.raise_if_any()
-    assert code is not None
-    return code
-
-
 def start(deps: Deps, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Open a flow for an email and send it a code (or, if registered, a notice)."""
-    fields = Collector(body)
-    email = fields.field("email", parse_email)
-    fields.raise_if_any()
-    assert email is not None
+    email = required(body, "email", parse_email)
     now = deps.clock()
     registered = deps.store.claim_owner(claim_key("email", email_key(email))) is not None
     flow = common.new_flow(FLOW_TYPE, EMAIL_VERIFICATION, now, _lifetime(deps), lang, {"email": email})
@@ -89,7 +79,7 @@ def get(deps: Deps, flow_id: str) -> dict[str, Any]:
 
 def verify_email(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the emailed code; the flow moves to ``profile``."""
-    code = _code(body)
+    code = required(body, "code", parse_code)
     now = deps.clock()
     flow = common.verify_code(deps, flow_id, FLOW_TYPE, EMAIL_VERIFICATION, code, now, PROFILE, _lifetime(deps))
     return common.flow_view(deps, flow)
@@ -165,10 +155,7 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any
 
 def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Record the phone and text it a code; a number that has an account is refused (409)."""
-    fields = Collector(body)
-    phone = fields.field("phone", parse_phone)
-    fields.raise_if_any()
-    assert phone is not None
+    phone = required(body, "phone", parse_phone)
     now = deps.clock()
     flow, owner = deps.store.get_many((FlowModel, flow_id), (ClaimModel, claim_key("phone", phone)))
     flow = common.check_flow(flow, FLOW_TYPE, now)
@@ -185,7 +172,7 @@ def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict
 
 def verify_phone(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the SMS code; the flow moves to ``password``."""
-    code = _code(body)
+    code = required(body, "code", parse_code)
     now = deps.clock()
     flow = common.verify_code(deps, flow_id, FLOW_TYPE, PHONE_VERIFICATION, code, now, PASSWORD, _lifetime(deps))
     return common.flow_view(deps, flow)

@@ -25,7 +25,7 @@ from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token, read_access_token
-from chalicelib.validation import Collector, email_key, parse_code, parse_date, parse_text, pin_problems
+from chalicelib.validation import Collector, email_key, parse_code, parse_date, parse_text, pin_problems, required
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +185,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
 
     Presenting a spent refresh token means it was copied: the whole family is revoked.
     """
-    fields = Collector(body)
-    token = fields.field("refresh_token", parse_text)
-    fields.raise_if_any()
-    assert token is not None
+    token = required(body, "refresh_token", parse_text)
     session_id, _, secret = token.partition(".")
     if not session_id or not secret:
         raise ApiError("unauthenticated")
@@ -276,10 +273,7 @@ def change_password(deps: Deps, authorization: str | None, body: dict[str, Any],
     """Change the password; every other session ends; the owner is told by email."""
     signed = authenticate(deps, authorization)
     account = signed.account
-    fields = Collector(body)
-    current = fields.field("current_password", parse_text)
-    fields.raise_if_any()
-    assert current is not None
+    current = required(body, "current_password", parse_text)
     password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
     now = deps.clock()
     account = credentials.check_secret(deps, account.account_id, "password", current, now)
