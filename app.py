@@ -119,7 +119,7 @@ def openapi(call: Call) -> Any:
 @route("/v1/registrations", "POST", 201)
 def registration_start(call: Call) -> Any:
     """Start a registration with an email."""
-    return flows.registration.start(call.deps, call.body, call.lang)
+    return flows.registration.start(call.deps, call.body, call.lang, call.client_ip)
 
 
 @route("/v1/registrations/{flow_id}", "GET")
@@ -137,19 +137,19 @@ def registration_verify_email(call: Call) -> Any:
 @route("/v1/registrations/{flow_id}/email/resend", "POST")
 def registration_resend_email(call: Call) -> Any:
     """Send a new email code."""
-    return flows.registration.resend_email(call.deps, call["flow_id"], call.lang)
+    return flows.registration.resend_email(call.deps, call["flow_id"], call.lang, call.client_ip)
 
 
 @route("/v1/registrations/{flow_id}/profile", "PUT")
 def registration_profile(call: Call) -> Any:
     """Membership type, name, birth date, NIK, KPJ."""
-    return flows.registration.set_profile(call.deps, call["flow_id"], call.body)
+    return flows.registration.set_profile(call.deps, call["flow_id"], call.body, call.client_ip)
 
 
 @route("/v1/registrations/{flow_id}/phone", "POST")
 def registration_phone(call: Call) -> Any:
     """Phone number; an SMS code is sent."""
-    return flows.registration.set_phone(call.deps, call["flow_id"], call.body, call.lang)
+    return flows.registration.set_phone(call.deps, call["flow_id"], call.body, call.lang, call.client_ip)
 
 
 @route("/v1/registrations/{flow_id}/phone/verify", "POST")
@@ -161,7 +161,7 @@ def registration_verify_phone(call: Call) -> Any:
 @route("/v1/registrations/{flow_id}/phone/resend", "POST")
 def registration_resend_phone(call: Call) -> Any:
     """Send a new SMS code."""
-    return flows.registration.resend_phone(call.deps, call["flow_id"], call.lang)
+    return flows.registration.resend_phone(call.deps, call["flow_id"], call.lang, call.client_ip)
 
 
 @route("/v1/registrations/{flow_id}/complete", "POST", 201)
@@ -180,7 +180,7 @@ def _auth(call: Call) -> str | None:
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
     """Sign in with email or KPJ and a password or PIN."""
-    return flows.sessions.sign_in(call.deps, call.body)
+    return flows.sessions.sign_in(call.deps, call.body, call.client_ip)
 
 
 @route("/v1/sessions/refresh", "POST", 201)
@@ -216,7 +216,9 @@ def me_password(call: Call) -> Any:
 @route("/v1/me/phone", "POST", 201)
 def me_phone(call: Call) -> Any:
     """Start a phone change: an SMS code to the new number."""
-    return flows.contact_change.start(call.deps, flows.contact_change.PHONE, _auth(call), call.body, call.lang)
+    return flows.contact_change.start(
+        call.deps, flows.contact_change.PHONE, _auth(call), call.body, call.lang, call.client_ip
+    )
 
 
 @route("/v1/me/phone/{flow_id}/verify", "POST")
@@ -229,7 +231,9 @@ def me_phone_verify(call: Call) -> Any:
 @route("/v1/me/email", "POST", 201)
 def me_email(call: Call) -> Any:
     """Start an email change: a code to the new address."""
-    return flows.contact_change.start(call.deps, flows.contact_change.EMAIL, _auth(call), call.body, call.lang)
+    return flows.contact_change.start(
+        call.deps, flows.contact_change.EMAIL, _auth(call), call.body, call.lang, call.client_ip
+    )
 
 
 @route("/v1/me/email/{flow_id}/verify", "POST")

@@ -46,8 +46,17 @@ class Settings:
     sms_per_client_per_hour: int = 100
     sms_per_prefix_per_hour: int = 30
     sms_budget_per_hour: int = 5000
+    email_budget_enabled: int = 1
+    email_per_client_per_hour: int = 100
+    email_budget_per_hour: int = 20000
     identity_attempts_per_nik: int = 5
     identity_attempts_per_client: int = 30
+    # registration's profile step answers whether a NIK/KPJ has an account: bounded like forgot-PIN
+    profile_attempts_per_flow: int = 5
+    profile_attempts_per_value: int = 5
+    # sign-in throttle per client address (counted before the check; off locally)
+    signin_per_client_per_minute: int = 30
+    signin_per_client_per_hour: int = 300
     ses_decoy_address: str = "success@simulator.amazonses.com"
     ses_feedback_topic: str = ""
 
@@ -61,7 +70,9 @@ class Settings:
     # sessions
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 86400
+    session_max_age: int = 90 * 86400
     token_issuer: str = "sandi"
+    token_audience: str = "sandi-app"
 
     # argon2id, OWASP's first recommended option: 19 MiB, 2 passes, 1 lane
     argon2_time_cost: int = 2
@@ -71,7 +82,8 @@ class Settings:
     # sign-in
     max_failed_logins: int = 5
     lock_seconds: int = 900
-    max_lock_seconds: int = 86400
+    max_lock_seconds: int = 3600
+    login_guard_ttl: int = 90 * 86400
     max_pin_failures: int = 10
 
     # HTTP
@@ -113,6 +125,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if stage == "local":
         values.setdefault("client_limits_enabled", 0)
         values.setdefault("sms_budget_enabled", 0)
+        values.setdefault("email_budget_enabled", 0)
     if not values.get("secret_key") and not values.get("secret_ssm_param"):
         if stage != "local":
             raise RuntimeError("SANDI_SECRET_KEY or SANDI_SECRET_SSM_PARAM must be set outside the local stage")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -45,15 +46,40 @@ def language(headers: Any) -> str:
     return best
 
 
+MAX_DEPTH = 32  # no request of the contract nests deeper than 2
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def nesting_depth(raw: bytes, limit: int) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), stopping once
+    past ``limit``: the parser recurses per level, so depth is bounded before parsing."""
+    depth = deepest = 0
+    for byte in _STRING.sub(b"", raw):
+        if byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
 def parse_body(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
     """The JSON object in the body, or 400 malformed_request."""
     if raw is None or raw == b"":
         return {}
-    if len(raw) > max_bytes:
+    if len(raw) > max_bytes or nesting_depth(raw, MAX_DEPTH) > MAX_DEPTH:
         raise ApiError("malformed_request")
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError("malformed_request") from exc
     if not isinstance(value, dict):
         raise ApiError("malformed_request")

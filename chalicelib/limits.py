@@ -90,10 +90,12 @@ def _wait_or_prune(store: Store, limit: Limit, now: float) -> float | None:
     """Seconds until ``limit`` has room again, or None if pruning made room now."""
     if not limit.rolling:
         return _window_start(limit, now) + limit.window - now
-    left, oldest = store.prune_stamps(limit.key, (now - limit.window) * _SCALE)
+    left, _oldest = store.prune_stamps(limit.key, (now - limit.window) * _SCALE)
     if left < limit.max:
         return None
-    return (oldest / _SCALE + limit.window - now) if oldest is not None else 1.0
+    # The whole window, not "until the oldest event leaves it": the oldest may be a send
+    # someone else asked for, and its time is not the caller's to learn.
+    return float(limit.window)
 
 
 def give_back(store: Store, taken: list[Taken]) -> None:

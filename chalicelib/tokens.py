@@ -22,11 +22,20 @@ class AccessClaims:
 def _sign(key: bytes, issuer: str, subject: str, extra: dict[str, str], now: float, ttl: int) -> str:
     import jwt
 
-    payload = {"iss": issuer, "sub": subject, **extra, "iat": int(now), "exp": int(now) + ttl}
+    payload = {
+        "iss": issuer,
+        "sub": subject,
+        **extra,
+        "iat": int(now),
+        "exp": int(now) + ttl,
+        "jti": secrets.token_urlsafe(16),  # every token distinct, even two in one second
+    }
     return jwt.encode(payload, key, algorithm=ALGORITHM)
 
 
-def _verify(key: bytes, issuer: str, token: str, extra: str, now: float) -> dict[str, Any] | None:
+def _verify(
+    key: bytes, issuer: str, token: str, extra: str, now: float, audience: str | None = None
+) -> dict[str, Any] | None:
     """The payload of a valid token, or None (bad signature, ``alg: none``, expired...).
 
     Expiry is checked against ``now`` (the injected clock), not the machine's time.
@@ -39,7 +48,11 @@ def _verify(key: bytes, issuer: str, token: str, extra: str, now: float) -> dict
             key,
             algorithms=[ALGORITHM],
             issuer=issuer,
-            options={"require": ["exp", "iat", "sub", extra, "iss"], "verify_exp": False},
+            audience=audience,
+            options={
+                "require": ["exp", "iat", "sub", extra, "iss", "jti", *(["aud"] if audience else [])],
+                "verify_exp": False,
+            },
         )
     except jwt.PyJWTError:
         return None
@@ -48,14 +61,16 @@ def _verify(key: bytes, issuer: str, token: str, extra: str, now: float) -> dict
     return payload
 
 
-def issue_access_token(key: bytes, issuer: str, account_id: str, session_id: str, now: float, ttl: int) -> str:
+def issue_access_token(
+    key: bytes, issuer: str, audience: str, account_id: str, session_id: str, now: float, ttl: int
+) -> str:
     """A signed, short-lived access token naming the account and the session."""
-    return _sign(key, issuer, account_id, {"sid": session_id}, now, ttl)
+    return _sign(key, issuer, account_id, {"sid": session_id, "aud": audience}, now, ttl)
 
 
-def read_access_token(key: bytes, issuer: str, token: str, now: float) -> AccessClaims | None:
+def read_access_token(key: bytes, issuer: str, audience: str, token: str, now: float) -> AccessClaims | None:
     """The claims of a valid access token, or None."""
-    payload = _verify(key, issuer, token, "sid", now)
+    payload = _verify(key, issuer, token, "sid", now, audience)
     return AccessClaims(str(payload["sub"]), str(payload["sid"])) if payload else None
 
 

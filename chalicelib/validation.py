@@ -18,11 +18,12 @@ from chalicelib.errors import validation_error
 T = TypeVar("T")
 
 MEMBERSHIP_TYPES = ("PU", "BPU", "JAKON", "PMI")
-_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*$")
-_DIGITS_RE = re.compile(r"^[0-9]+$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CODE_RE = re.compile(r"^[0-9]{6}$")
-_PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ().\-]{6,24}$")
+# Every pattern is used with ``fullmatch``: ``$`` would let a trailing newline through.
+_NAME_RE = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*")
+_DIGITS_RE = re.compile(r"[0-9]+")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CODE_RE = re.compile(r"[0-9]{6}")
+_PHONE_CHARS_RE = re.compile(r"\+?[0-9 ().\-]{6,24}")
 
 
 class FieldError(Exception):
@@ -78,6 +79,20 @@ def parse_text(value: Any) -> str:
     return value
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control or format character (newline, NUL, zero-width,
+    bidirectional override...), none of which belongs in a name or a reason."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in text)
+
+
+def parse_free_text(value: Any, max_length: int, reason: str) -> str:
+    """Free text a person types (a reason): NFC, no control characters, 1..max_length."""
+    text = unicodedata.normalize("NFC", parse_text(value)).strip()
+    if not text or len(text) > max_length or has_control(text):
+        raise FieldError(reason)
+    return text
+
+
 # --- email ---------------------------------------------------------------------
 
 
@@ -109,7 +124,7 @@ def parse_phone(value: Any) -> str:
     from phonenumbers import PhoneNumberType
 
     text = parse_text(value).strip()
-    if not _PHONE_CHARS_RE.match(text):
+    if not _PHONE_CHARS_RE.fullmatch(text):
         raise FieldError("invalid_phone")
     digits = re.sub(r"[^0-9]", "", text)
     if text.startswith("+"):
@@ -142,7 +157,7 @@ def parse_phone(value: Any) -> str:
 def parse_date(value: Any) -> date:
     """A real calendar date written ``YYYY-MM-DD``."""
     text = parse_text(value).strip()
-    if not _DATE_RE.match(text):
+    if not _DATE_RE.fullmatch(text):
         raise FieldError("invalid_date")
     try:
         return date.fromisoformat(text)
@@ -161,7 +176,7 @@ def parse_birth_date(value: Any, today: date) -> date:
 def parse_nik(value: Any) -> str:
     """16 digits whose digits 7-12 are a real DDMMYY date (day + 40 for women)."""
     text = parse_text(value).strip()
-    if len(text) != 16 or not _DIGITS_RE.match(text):
+    if len(text) != 16 or not _DIGITS_RE.fullmatch(text):
         raise FieldError("invalid_nik")
     if nik_birth_parts(text) is None:
         raise FieldError("invalid_nik")
@@ -197,15 +212,18 @@ def mask_nik(nik: str) -> str:
 def parse_kpj(value: Any, length: int) -> str:
     """A KPJ number: exactly ``length`` digits."""
     text = parse_text(value).strip()
-    if len(text) != length or not _DIGITS_RE.match(text):
+    if len(text) != length or not _DIGITS_RE.fullmatch(text):
         raise FieldError("invalid_kpj")
     return text
 
 
 def parse_full_name(value: Any) -> str:
     """A name as on the KTP: letters, spaces and ``.,'-``; 2-100 characters."""
-    text = " ".join(unicodedata.normalize("NFC", parse_text(value)).split())
-    if not 2 <= len(text) <= 100 or not _NAME_RE.match(text):
+    raw = unicodedata.normalize("NFC", parse_text(value))
+    if has_control(raw):
+        raise FieldError("invalid_name")
+    text = " ".join(raw.split())
+    if not 2 <= len(text) <= 100 or not _NAME_RE.fullmatch(text):
         raise FieldError("invalid_name")
     return text
 
@@ -226,7 +244,7 @@ def parse_membership_type(value: Any) -> str:
 def parse_code(value: Any) -> str:
     """A verification code as typed: exactly six digits."""
     text = parse_text(value).strip()
-    if not _CODE_RE.match(text):
+    if not _CODE_RE.fullmatch(text):
         raise FieldError("invalid_format")
     return text
 
@@ -290,9 +308,25 @@ def digit_runs(text: str, length: int) -> list[str]:
     return runs
 
 
+def _listed_pins() -> frozenset[str]:
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "data" / "common_pins.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+COMMON_PINS = _listed_pins()
+
+
+def is_common_pin(pin: str) -> bool:
+    """A PIN from the published frequency tables, or of a shape people pick by the
+    thousand: ``ababab``, ``abcabc``, ``aabbcc``."""
+    return pin in COMMON_PINS or pin[:2] * 3 == pin or pin[:3] * 2 == pin or pin[0::2] == pin[1::2]
+
+
 def pin_problems(pin: str, birth_date: date | None) -> list[str]:
     """Reason codes for a PIN that breaks the rules (previous PIN is checked by the caller)."""
-    if len(pin) != 6 or not _DIGITS_RE.match(pin):
+    if len(pin) != 6 or not _DIGITS_RE.fullmatch(pin) or not pin.isascii():
         return ["invalid_format"]
     reasons: list[str] = []
     if len(set(pin)) == 1:
@@ -302,4 +336,6 @@ def pin_problems(pin: str, birth_date: date | None) -> list[str]:
         reasons.append("sequential_digits")
     if birth_date is not None and pin == birth_date.strftime("%d%m%y"):
         reasons.append("birth_date")
+    if not reasons and is_common_pin(pin):
+        reasons.append("too_common")
     return reasons

@@ -8,7 +8,7 @@ from tests.conftest import Api, Journey, Member, Outbox, person
 
 
 def start(api: Api, member: Member, kind: str, value: str):  # type: ignore[no-untyped-def]
-    return api.post(f"/v1/me/{kind}", {kind: value}, headers=member.auth())
+    return api.post(f"/v1/me/{kind}", {kind: value, "password": member.who.password}, headers=member.auth())
 
 
 def verify(api: Api, member: Member, kind: str, flow_id: str, code: str):  # type: ignore[no-untyped-def]

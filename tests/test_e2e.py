@@ -39,7 +39,7 @@ def test_a_member_day_pin_phone_change_and_sign_out(local_stack: LocalStack) -> 
     assert by_pin.status_code == 201
     token = by_pin.json()["access_token"]
 
-    started = client.call("POST", "/v1/me/phone", {"phone": "+62 813 9999 0000"}, token=token)
+    started = client.call("POST", "/v1/me/phone", {"phone": "+62 813 9999 0000", "password": who.password}, token=token)
     assert started.status_code == 201, started.text
     flow = started.json()["flow_id"]
     code = client.code_for("+6281399990000", "sms")

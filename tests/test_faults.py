@@ -195,7 +195,7 @@ def test_signed_in_changes_and_staff_actions_survive_storage_faults(
     pin = {"pin": "258036", "pin_confirmation": "258036", "password": member.who.password}
     check_step(lambda: api.put("/v1/me/pin", pin, headers=auth), "dynamodb", throttled, "internal_error")
     flow = check_step(
-        lambda: api.post("/v1/me/phone", {"phone": "081399990000"}, headers=auth),
+        lambda: api.post("/v1/me/phone", {"phone": "081399990000", "password": member.who.password}, headers=auth),
         "dynamodb",
         throttled,
         "internal_error",

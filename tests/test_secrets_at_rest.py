@@ -59,9 +59,11 @@ def test_no_secret_is_stored_or_logged(
     refreshed = api.post("/v1/sessions/refresh", {"refresh_token": by_pin["refresh_token"]}).body
     secrets += ["258036", by_pin["access_token"], by_pin["refresh_token"], refreshed["refresh_token"]]
 
-    flow = api.post("/v1/me/phone", {"phone": "081399990000"}, headers=auth).body["flow_id"]
+    flow = api.post("/v1/me/phone", {"phone": "081399990000", "password": who.password}, headers=auth).body["flow_id"]
     api.post(f"/v1/me/phone/{flow}/verify", {"code": outbox.sms_code("+6281399990000")}, headers=auth)
-    flow = api.post("/v1/me/email", {"email": "baru9@example.com"}, headers=auth).body["flow_id"]
+    flow = api.post("/v1/me/email", {"email": "baru9@example.com", "password": who.password}, headers=auth).body[
+        "flow_id"
+    ]
     api.post(f"/v1/me/email/{flow}/verify", {"code": outbox.email_code("baru9@example.com")}, headers=auth)
     new_password = "Ganti-Lagi-77"
     body = {"current_password": who.password, "password": new_password, "password_confirmation": new_password}

@@ -30,6 +30,7 @@ from chalicelib.validation import (
     FieldError,
     email_key,
     parse_email,
+    parse_free_text,
     parse_kpj,
     parse_nik,
     parse_phone,
@@ -69,7 +70,8 @@ def authorize(deps: Deps, authorization: str | None) -> Staff | None:
         if role not in _roles(deps):
             raise ApiError("forbidden")
         return Staff(staff_id, role)
-    if read_access_token(deps.keys.token, deps.settings.token_issuer, token.strip(), now) is not None:
+    s = deps.settings
+    if read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token.strip(), now) is not None:
         raise ApiError("forbidden")
     return None
 
@@ -106,9 +108,10 @@ def _reason(body: dict[str, Any]) -> str:
 
 
 def _reason_text(value: Any) -> str:
-    if not isinstance(value, str) or not 3 <= len(value.strip()) <= 500:
+    text = parse_free_text(value, 500, "invalid_reason")
+    if len(text) < 3:
         raise FieldError("invalid_reason")
-    return value.strip()
+    return text
 
 
 def _account(deps: Deps, account_id: str) -> AccountModel:

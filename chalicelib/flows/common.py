@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pynamodb.attributes import MapAttribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib import audit, limits, otp
@@ -59,6 +60,9 @@ class Outgoing:
     purpose: str
     kind: Kind = "code"
     client_ip: str = ""
+    # A stranger may be asking (sign-up, password reset): suppression is never told, the
+    # journey chose a decoy for a suppressed address at its start (``first_reads``).
+    hidden: bool = False
 
 
 def new_flow_id() -> str:
@@ -88,6 +92,59 @@ def new_flow(
     )
     flow.expire_at(now + lifetime)
     return flow
+
+
+# --- contact binding -------------------------------------------------------------
+# A reset or contact change is bound to the email and phone the account had when it
+# started: if the call center (or the member) changes either meanwhile, the flow is dead
+# (410 flow_expired), so a code read from a mailbox that was moved away cannot finish it.
+
+
+def contact_bound(email: str, phone: str) -> Condition:
+    """The account still has this email and phone (a condition for the finishing write)."""
+    return (AccountModel.email == email) & (AccountModel.phone == phone)
+
+
+def contact_check(account_id: str, email: str, phone: str) -> Callable[[Txn], None]:
+    """A transaction check that the account is active and still has this email and phone."""
+
+    def check(txn: Txn) -> None:
+        condition = (AccountModel.status == "active") & contact_bound(email, phone)
+        txn.check("contact", AccountModel, account_id, condition)
+
+    return check
+
+
+def email_claim_check(email: str) -> Callable[[Txn, FlowModel], None]:
+    """A transaction check that the email's claim still belongs to the flow's account
+    (the email moved away, or the account closed, and the claim is gone or another's)."""
+    from chalicelib.storage import claim_key
+    from chalicelib.storage.models import ClaimModel
+    from chalicelib.validation import email_key
+
+    def check(txn: Txn, flow: FlowModel) -> None:
+        key = claim_key("email", email_key(email))
+        txn.check("contact", ClaimModel, key, ClaimModel.account_id == (flow.account_id or "-"))
+
+    return check
+
+
+def contact_tag(deps: Deps, email: str, phone: str) -> str:
+    """A keyed fingerprint of an account's email and phone, kept in a flow to bind it."""
+    return keyed_hash(deps.keys.destination, "contact", email.lower(), phone)[:32]
+
+
+def require_contact(account: AccountModel | None, email: str, phone: str | None = None) -> AccountModel:
+    """The account, if it is active and still has the email (and phone) the flow was
+    started for; else ``410 flow_expired``."""
+    if (
+        account is None
+        or account.status != "active"
+        or account.email.lower() != email.lower()
+        or (phone is not None and account.phone != phone)
+    ):
+        raise ApiError("flow_expired")
+    return account
 
 
 # --- reading -------------------------------------------------------------------
@@ -178,27 +235,51 @@ def destination_key(deps: Deps, channel: str, destination: str) -> str:
 
 
 def send_limits(deps: Deps, outgoing: Outgoing) -> list[Limit]:
-    """The limits one send counts against: its destination and, for SMS, the cost guards."""
+    """The limits one send counts against: its destination, the sender's address, and the
+    hourly budget of its channel (SMS also by number range).
+
+    The destination's cap is counted per journey: a stranger driving one journey never
+    sees sends of another (a member's own sign-up or PIN reset) in the answer.
+    """
     s = deps.settings
     found = [
         Limit(
             "destination",
-            destination_key(deps, outgoing.channel, outgoing.destination),
+            destination_key(deps, outgoing.channel, outgoing.destination) + "#" + outgoing.purpose,
             s.max_sends_per_destination,
             s.destination_window,
             rolling=True,
         )
     ]
+    per_client = s.sms_per_client_per_hour if outgoing.channel == "sms" else s.email_per_client_per_hour
+    if s.client_limits_enabled and outgoing.client_ip:
+        client = f"client#{outgoing.channel}#" + keyed_hash(deps.keys.destination, "client", outgoing.client_ip)
+        found.append(Limit("client", client, per_client, 3600))
     if outgoing.channel == "sms":
         # SMS pumping walks number ranges: the number minus its last 4 digits is a range.
         prefix = "prefix#" + keyed_hash(deps.keys.destination, "prefix", outgoing.destination[:-4])
         found.append(Limit("prefix", prefix, s.sms_per_prefix_per_hour, 3600))
-        if s.client_limits_enabled and outgoing.client_ip:
-            client = "client#sms#" + keyed_hash(deps.keys.destination, "client", outgoing.client_ip)
-            found.append(Limit("client", client, s.sms_per_client_per_hour, 3600))
         if s.sms_budget_enabled:
             found.append(Limit("budget", "budget#sms", s.sms_budget_per_hour, 3600))
+    elif s.email_budget_enabled:
+        # Mass sign-ups to dead addresses would push SES's bounce rate to a sending pause.
+        found.append(Limit("budget", "budget#email", s.email_budget_per_hour, 3600))
     return found
+
+
+def first_reads(deps: Deps, claim: str, email: str) -> tuple[str | None, bool]:
+    """The owner of ``claim`` and whether ``email`` is suppressed, in one round trip.
+
+    Journeys a stranger can start by naming an address (sign-up, password reset) send
+    a suppressed address a decoy and report ``sent`` as for anyone else: ``suppressed``
+    would only ever appear for addresses someone once wrote to, so it would tell.
+    """
+    from chalicelib.storage.models import ClaimModel
+
+    owner, suppression = deps.store.get_many(
+        (ClaimModel, claim), (SuppressionModel, destination_key(deps, "email", email))
+    )
+    return (owner.account_id if owner else None), suppression is not None
 
 
 def deliver(deps: Deps, outgoing: Outgoing, code: str, lang: str) -> None:
@@ -245,7 +326,7 @@ def _write_and_send(
     if outgoing.channel == "sms" and deps.sender.sms_opted_out(outgoing.destination):
         return _store_suppressed(deps, outgoing, challenge, write, subject, now)
     not_suppressed: Callable[[Txn], None] = lambda txn: None  # noqa: E731
-    if outgoing.channel == "email" and outgoing.kind != "decoy":
+    if outgoing.channel == "email" and outgoing.kind != "decoy" and not outgoing.hidden:
         key = destination_key(deps, "email", outgoing.destination)
         condition = SuppressionModel.destination_key.does_not_exist()
         not_suppressed = lambda txn: txn.check("suppressed", SuppressionModel, key, condition)  # noqa: E731
@@ -291,8 +372,18 @@ def _store_suppressed(
     return suppressed
 
 
-def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: float) -> FlowModel:
-    """Create a flow with its first challenge and send it (one transaction, then the send)."""
+def start_flow(
+    deps: Deps,
+    flow: FlowModel,
+    outgoing: Outgoing,
+    lang: str,
+    now: float,
+    also: Callable[[Txn], None] | None = None,
+    bound: Condition | None = None,
+) -> FlowModel:
+    """Create a flow with its first challenge and send it (one transaction, then the send).
+
+    ``also`` adds writes or checks that belong to the same transaction."""
     s = deps.settings
     code, challenge = otp.issue(
         deps.keys.code,
@@ -309,6 +400,8 @@ def start_flow(deps: Deps, flow: FlowModel, outgoing: Outgoing, lang: str, now: 
     def write(txn: Txn, ch: otp.Challenge) -> None:
         fill_challenge(flow, ch)
         txn.put("flow", flow, FlowModel.flow_id.does_not_exist())
+        if also is not None:
+            also(txn)
 
     def undo(ch: otp.Challenge) -> None:
         deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == ch.code_id)
@@ -341,6 +434,7 @@ def send_challenge(
     next_state: str,
     lifetime: int,
     data: dict[str, Any] | None = None,
+    also: Callable[[Txn], None] | None = None,
 ) -> FlowModel:
     """Send a new code on an existing flow: a first send for this step, or a resend.
 
@@ -372,6 +466,8 @@ def send_challenge(
 
     def write(txn: Txn, ch: otp.Challenge) -> None:
         txn.update("flow", FlowModel(flow.flow_id), [*set_challenge(ch), *moves], condition)
+        if also is not None:
+            also(txn)
 
     def undo(ch: otp.Challenge) -> None:
         _undo_send(deps, flow, ch, current)
@@ -380,6 +476,8 @@ def send_challenge(
         subject = audit.subject_for(flow.account_id, flow.flow_id)
         stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject)
     except Conflict as exc:
+        if "contact" in exc.labels:
+            raise ApiError("flow_expired") from exc  # the account's email or phone changed since
         # Another request changed the flow first (a parallel resend): explain from fresh state.
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
         require_state(fresh, *allowed_states)
@@ -417,11 +515,19 @@ def finish_with_account_change(
     actions: Sequence[Action],
     event: str,
     now: float,
+    also: Callable[[Txn], None] | None = None,
+    bound: Condition | None = None,
 ) -> FlowModel:
     """Move a flow from ``state`` to ``finished`` and change its account, with the audit
-    event, in one transaction; ``409 wrong_state`` if either moved meanwhile."""
+    event, in one transaction; ``409 wrong_state`` if either moved meanwhile, ``410
+    flow_expired`` if ``also``'s ``contact`` check (the flow's binding) failed."""
     txn = Txn()
-    txn.update("account", AccountModel(account_id), list(actions), AccountModel.status == "active")
+    condition = AccountModel.status == "active"
+    if bound is not None:
+        condition &= bound  # the email/phone the flow is bound to (one item: one operation)
+    txn.update("account", AccountModel(account_id), list(actions), condition)
+    if also is not None:
+        also(txn)
     txn.update(
         "flow",
         FlowModel(flow.flow_id),
@@ -432,6 +538,8 @@ def finish_with_account_change(
     try:
         deps.store.commit(txn)
     except Conflict as exc:
+        if "contact" in exc.labels:
+            raise ApiError("flow_expired") from exc
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
     flow.state, flow.updated_at = finished, now
@@ -462,6 +570,17 @@ def _explain_refusal(deps: Deps, flow_id: str, flow_type: str, state: str, now: 
     return ApiError("wrong_state", {"state": flow.state})
 
 
+def _consume_refused(
+    deps: Deps, exc: Conflict, flow_id: str, flow_type: str, state: str, now: float, owner: str | None
+) -> Exception:
+    """Why consuming a right code was refused: the flow's binding, its state, or ``also``'s own."""
+    if "contact" in exc.labels:
+        return ApiError("flow_expired")
+    if "flow" in exc.labels or exc.labels == {"item"}:
+        return _explain_refusal(deps, flow_id, flow_type, state, now, owner)
+    return exc
+
+
 def verify_code(
     deps: Deps,
     flow_id: str,
@@ -472,13 +591,14 @@ def verify_code(
     next_state: str,
     lifetime: int,
     owner: str | None = None,
-    also: Callable[[Txn], None] | None = None,
+    also: Callable[[Txn, FlowModel], None] | None = None,
 ) -> FlowModel:
     """Check a code and, if right, consume it and move the flow to ``next_state``.
 
     ``owner`` restricts the flow to one account. ``also`` adds writes that must happen
-    with the consumption, in one transaction (a refused condition of theirs raises
-    ``Conflict`` with their labels, and the code is not consumed).
+    with the consumption, in one transaction, given the flow as read (a refused
+    condition of theirs raises ``Conflict`` with their labels, and the code is not
+    consumed; a refused ``contact`` check is ``410 flow_expired``).
     """
     max_attempts = deps.settings.code_max_attempts
     base = live_flow(flow_id, flow_type, now) & (FlowModel.state == state)
@@ -516,12 +636,13 @@ def verify_code(
             return deps.store.update_flow(flow_id, actions, single_use)
         txn = Txn()
         txn.update("flow", FlowModel(flow_id), actions, single_use)
-        also(txn)
+        also(txn, flow)
         deps.store.commit(txn)
     except Conflict as exc:
-        if "flow" in exc.labels or exc.labels == {"item"}:
-            raise _explain_refusal(deps, flow_id, flow_type, state, now, owner) from exc
-        raise
+        refusal = _consume_refused(deps, exc, flow_id, flow_type, state, now, owner)
+        if refusal is exc:
+            raise
+        raise refusal from exc
     except StorageUnavailable:
         _give_back_attempt(deps, flow_id, challenge.code_id)  # the right code was not used
         raise

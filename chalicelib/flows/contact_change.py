@@ -18,13 +18,13 @@ from typing import Any, Literal
 from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
-from chalicelib.flows import common
+from chalicelib.flows import common, credentials
 from chalicelib.flows.common import Outgoing
-from chalicelib.flows.sessions import authenticate, notify
+from chalicelib.flows.sessions import after_recheck, authenticate, notify, recheck_password
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.validation import email_key, parse_code, parse_email, parse_phone, required
+from chalicelib.validation import FieldError, email_key, parse_code, parse_email, parse_phone, required
 
 CODE_VERIFICATION = "code_verification"
 COMPLETED = "completed"
@@ -52,21 +52,52 @@ PHONE = Contact("phone", "phone_change", "sms")
 EMAIL = Contact("email", "email_change", "email")
 
 
-def start(deps: Deps, kind: Contact, authorization: str | None, body: dict[str, Any], lang: str) -> dict[str, Any]:
-    """Open a change flow and send a code to the new phone or email."""
+def start(
+    deps: Deps,
+    kind: Contact,
+    authorization: str | None,
+    body: dict[str, Any],
+    lang: str,
+    client_ip: str = "",
+) -> dict[str, Any]:
+    """Open a change flow and send a code to the new phone or email.
+
+    The password is checked before anything about the new value is told: a stolen
+    access token alone cannot change a contact, nor learn whether a number has an
+    account. The new value is parsed first only to read its claim in the same round
+    trip as the session; a parse failure is reported after the password check.
+    """
+    try:
+        value: str | None = kind.parse(body.get(kind.field))
+    except FieldError:
+        value = None
+    extra = [(ClaimModel, kind.claim(value))] if value else []
+    signed = authenticate(deps, authorization, *extra)
+    account = recheck_password(deps, signed, body)
+    claim = signed.extra[0] if value else None
+    value = after_recheck(deps, account, lambda: _acceptable(kind, body, account, claim))
+    now = deps.clock()
+    data = {kind.field: value, "bound": common.contact_tag(deps, account.email, account.phone)}
+    flow = common.new_flow(
+        kind.flow_type, CODE_VERIFICATION, now, deps.settings.flow_ttl, lang, data, account.account_id
+    )
+    outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code", client_ip)
+    settle = lambda txn: txn.update(  # noqa: E731 - the right password ends the run of wrong ones
+        "account", AccountModel(account.account_id), credentials.reset_actions(), AccountModel.status == "active"
+    )
+    # A refusal after the right password (a send cap, SES down) still settles the check.
+    started = after_recheck(deps, account, lambda: common.start_flow(deps, flow, outgoing, lang, now, also=settle))
+    return common.flow_view(deps, started)
+
+
+def _acceptable(kind: Contact, body: dict[str, Any], account: AccountModel, claim: ClaimModel | None) -> str:
+    """The new value, once the password was right: valid, changed, and (a phone) not another's."""
     value = required(body, kind.field, kind.parse)
-    signed = authenticate(deps, authorization, (ClaimModel, kind.claim(value)))
-    account, claim = signed.account, signed.extra[0]
-    if claim is not None and claim.account_id == signed.account.account_id:
+    if claim is not None and claim.account_id == account.account_id:
         raise validation_error({kind.field: ["unchanged"]})
     if claim is not None and kind is PHONE:
         raise ApiError("phone_registered")
-    now = deps.clock()
-    flow = common.new_flow(
-        kind.flow_type, CODE_VERIFICATION, now, deps.settings.flow_ttl, lang, {kind.field: value}, account.account_id
-    )
-    outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code")
-    return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
+    return value
 
 
 def verify(
@@ -78,15 +109,18 @@ def verify(
     account = signed.account
     now = deps.clock()
     flow = common.check_flow(signed.extra[0], kind.flow_type, now, owner=account.account_id)
-    value = str(common.flow_data(flow)[kind.field])
+    data = common.flow_data(flow)
+    if data.get("bound") != common.contact_tag(deps, account.email, account.phone):
+        raise ApiError("flow_expired")  # the account's email or phone changed since the flow began
+    value = str(data[kind.field])
     old = getattr(account, kind.field)
 
-    def swap_claims(txn: Txn) -> None:
+    def swap_claims(txn: Txn, _flow: FlowModel) -> None:
         txn.update(
             "account",
             AccountModel(account.account_id),
             [kind.attribute().set(value), AccountModel.updated_at.set(now)],
-            (AccountModel.status == "active") & (kind.attribute() == old),
+            (AccountModel.status == "active") & common.contact_bound(account.email, account.phone),
         )
         txn.delete("old", ClaimModel(kind.claim(old)), ClaimModel.account_id == account.account_id)
         new_claim = ClaimModel(kind.claim(value), account_id=account.account_id, created_at=now)
@@ -119,7 +153,7 @@ def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
             return ApiError("phone_registered")
         return ApiError("email_registered_during_flow", {"state": CODE_VERIFICATION})
     # The account's contact changed since the flow began (another change, the call center).
-    return ApiError("wrong_state", {"state": CODE_VERIFICATION})
+    return ApiError("flow_expired")
 
 
 def _tell_owner(deps: Deps, kind: Contact, account: AccountModel, value: str, lang: str) -> None:

@@ -9,6 +9,8 @@ PIN until the forgot-PIN flow sets a new one.
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.expressions.update import Action
@@ -17,7 +19,7 @@ from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash, same
-from chalicelib.storage.models import AccountModel
+from chalicelib.storage.models import AccountModel, CounterModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import Collector, digit_runs, parse_text, password_problems
 
@@ -30,38 +32,65 @@ def lock_duration(deps: Deps, lock_count: int) -> int:
     return int(min(s.lock_seconds * 2 ** min(lock_count, 20), s.max_lock_seconds))
 
 
-def _refused(deps: Deps, account_id: str, kind: Kind, now: float) -> ApiError:
-    """Why a check was not even attempted (read from the account as it is now)."""
-    account = deps.store.get(AccountModel, account_id)
-    if account is None or account.status != "active":
+@dataclass(frozen=True)
+class Guard:
+    """Where a login's lockout state lives: its account, or, for a login with no account,
+    a guard item keyed by the login's keyed hash (same attributes, same writes)."""
+
+    model: Any
+    key: str
+    subject: str
+    known: bool
+
+
+def account_guard(account_id: str) -> Guard:
+    """The lockout of an account (sign-in with a known login, signed-in re-checks)."""
+    return Guard(AccountModel, account_id, audit.account_subject(account_id), True)
+
+
+def login_guard(deps: Deps, login_key: str) -> Guard:
+    """The lockout of a login that has no account: a counters item, never the login itself."""
+    digest = keyed_hash(deps.keys.destination, "login", login_key)
+    return Guard(CounterModel, f"login#{digest}", f"login#{digest[:32]}", False)
+
+
+def _refused(deps: Deps, guard: Guard, kind: Kind, now: float) -> ApiError:
+    """Why a check was not even attempted (read from the guard item as it is now)."""
+    item = deps.store.get(guard.model, guard.key)
+    if guard.known and (item is None or item.status != "active"):
         deps.hasher.verify(None, "x")  # same cost as a real check
         return ApiError("invalid_credentials")
-    if kind == "pin" and account.pin_disabled:
+    locked_until = float(getattr(item, "locked_until", 0) or 0)
+    if kind == "pin" and getattr(item, "pin_disabled", False):
         return ApiError("account_locked", {"reason": "pin_disabled"})
-    if account.locked_until and account.locked_until > now:
-        return retry_after("account_locked", account.locked_until - now)
+    if locked_until > now:
+        return retry_after("account_locked", locked_until - now)
     # The limit is reached by checks still running; the lock they end in is imminent.
-    return retry_after("account_locked", lock_duration(deps, int(account.lock_count or 0)))
+    return retry_after("account_locked", lock_duration(deps, int(getattr(item, "lock_count", 0) or 0)))
 
 
-def check_secret(deps: Deps, account_id: str | None, kind: Kind, secret: str, now: float) -> AccountModel:
-    """The account if ``secret`` is its password/PIN; else 401 or 423 (and the count rises)."""
-    if account_id is None:
-        deps.hasher.verify(None, secret)  # no timing tell for an unknown login
-        raise ApiError("invalid_credentials")
+def check_secret(deps: Deps, guard: Guard, kind: Kind, secret: str, now: float) -> AccountModel:
+    """The account if ``secret`` is its password/PIN; else 401 or 423 (and the count rises).
+
+    A login with no account goes through the same steps on its guard item (reserve,
+    argon2 against a dummy hash, the same failure writes), so it answers the same
+    statuses after the same number of tries, in the same time.
+    """
     s = deps.settings
+    base = (AccountModel.account_id.exists() & (AccountModel.status == "active")) if guard.known else None
+    extra = [] if guard.known else CounterModel.expiry_actions(now + s.login_guard_ttl)
     try:
-        account = deps.store.reserve_attempt(account_id, now, s.max_failed_logins, pin=kind == "pin")
+        item = deps.store.reserve_attempt(guard.model, guard.key, now, s.max_failed_logins, kind == "pin", base, extra)
     except Conflict as exc:
-        raise _refused(deps, account_id, kind, now) from exc
-    stored = account.password_hash if kind == "password" else account.pin_hash
-    if deps.hasher.verify(stored, secret):
-        return account
-    raise _record_wrong(deps, account, kind, now)
+        raise _refused(deps, guard, kind, now) from exc
+    stored = (item.password_hash if kind == "password" else item.pin_hash) if guard.known else None
+    if deps.hasher.verify(stored, normalize_secret(secret)) and guard.known:
+        return item  # type: ignore[no-any-return]
+    raise _record_wrong(deps, guard, item, kind, now)
 
 
-def _record_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> ApiError:
-    error = _count_wrong(deps, account, kind, now)
+def _record_wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
+    error = _count_wrong(deps, guard, item, kind, now)
     event = "account.locked" if error.key == "account_locked" else "credentials.failure"
     details = {
         "secret": kind,
@@ -69,33 +98,29 @@ def _record_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> 
     }
     if error.details.get("reason") == "pin_disabled":
         event = "pin.disabled"
-    deps.store.put_audit_quietly(audit.for_account(deps, event, account.account_id, now, details=details))
+    retention = deps.settings.audit_retention_days
+    deps.store.put_audit_quietly(audit.event(event, guard.subject, now, retention, details=details))
     return error
 
 
-def _count_wrong(deps: Deps, account: AccountModel, kind: Kind, now: float) -> ApiError:
+def _count_wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
     s = deps.settings
+    m = guard.model
     actions: list[Action] = []
     pin_now_disabled = False
     if kind == "pin":
-        actions.append(AccountModel.pin_failures.add(1))
-        if int(account.pin_failures or 0) + 1 >= s.max_pin_failures:
-            actions.append(AccountModel.pin_disabled.set(True))
+        actions.append(m.pin_failures.add(1))
+        if int(item.pin_failures or 0) + 1 >= s.max_pin_failures:
+            actions.append(m.pin_disabled.set(True))
             pin_now_disabled = True
-    if int(account.failed_logins or 0) >= s.max_failed_logins:
-        duration = lock_duration(deps, int(account.lock_count or 0))
-        lock: list[Action] = [
-            AccountModel.locked_until.set(now + duration),
-            AccountModel.lock_count.add(1),
-            AccountModel.failed_logins.set(0),
-        ]
+    if int(item.failed_logins or 0) >= s.max_failed_logins:
+        duration = lock_duration(deps, int(item.lock_count or 0))
+        lock: list[Action] = [m.locked_until.set(now + duration), m.lock_count.add(1), m.failed_logins.set(0)]
         # Only if no success reset the count meanwhile.
-        if deps.store.record_failure(
-            account.account_id, actions + lock, AccountModel.failed_logins >= s.max_failed_logins
-        ):
+        if deps.store.record_failure(m, guard.key, actions + lock, m.failed_logins >= s.max_failed_logins):
             return retry_after("account_locked", duration)
     if actions:
-        deps.store.record_failure(account.account_id, actions, None)
+        deps.store.record_failure(m, guard.key, actions, None)
     if pin_now_disabled:
         return ApiError("account_locked", {"reason": "pin_disabled"})
     return ApiError("invalid_credentials")
@@ -106,11 +131,29 @@ def commit_after_check(deps: Deps, account_id: str, txn: Txn) -> None:
     try:
         deps.store.commit(txn)
     except StorageUnavailable:
-        try:
-            deps.store.record_failure(account_id, [AccountModel.failed_logins.add(-1)], AccountModel.failed_logins > 0)
-        except StorageUnavailable:
-            pass  # still failing: the count stays one high until the next success resets it
+        uncount(deps, account_id)
         raise
+
+
+def uncount(deps: Deps, account_id: str) -> None:
+    """Best effort: take back a reserved check whose request storage could not finish."""
+    try:
+        deps.store.record_failure(
+            AccountModel, account_id, [AccountModel.failed_logins.add(-1)], AccountModel.failed_logins > 0
+        )
+    except StorageUnavailable:
+        pass  # still failing: the count stays one high until the next success resets it
+
+
+def normalize_secret(secret: str) -> str:
+    """A password as hashed and checked: NFC, so the same text typed on another keyboard matches."""
+    return unicodedata.normalize("NFC", secret)
+
+
+def settle_success(deps: Deps, account: AccountModel) -> None:
+    """A right password whose request was refused for another reason still ends the run
+    of wrong ones (the check was reserved before it was made)."""
+    deps.store.record_failure(AccountModel, account.account_id, reset_actions(), None)
 
 
 def reset_actions() -> list[Action]:
@@ -126,7 +169,7 @@ def success_actions(deps: Deps, account: AccountModel, kind: Kind, secret: str) 
     stored = account.password_hash if kind == "password" else account.pin_hash
     if stored and deps.hasher.needs_rehash(stored):
         attr = AccountModel.password_hash if kind == "password" else AccountModel.pin_hash
-        actions.append(attr.set(deps.hasher.hash(secret)))
+        actions.append(attr.set(deps.hasher.hash(normalize_secret(secret))))
     return actions
 
 
@@ -147,4 +190,4 @@ def new_password(
     assert password is not None
     if confirmation != password:
         raise ApiError("password_mismatch")
-    return password
+    return normalize_secret(password)

@@ -29,7 +29,8 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     known = account is not None and account.status == "active" and account.phone == phone
     outgoing = Outgoing("sms", phone, "email_recovery", "code" if known else "decoy", client_ip)
     taken = limits.commit_within(deps.store, lambda txn: None, common.send_limits(deps, outgoing), now)
-    if not known or deps.sender.sms_opted_out(phone):
+    opted_out = deps.sender.sms_opted_out(phone)  # asked on both paths: the same provider call either way
+    if not known or opted_out:
         return {}
     assert account is not None
     text = templates.email_reminder_sms(lang, deps.settings.app_name, common.mask_email(account.email))

@@ -15,12 +15,12 @@ from typing import Any
 
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError
 from chalicelib.flows import common, credentials
 from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import notify
 from chalicelib.storage import claim_key
-from chalicelib.storage.models import AccountModel
+from chalicelib.storage.models import AccountModel, FlowModel
+from chalicelib.storage.store import Txn
 from chalicelib.validation import email_key, parse_code, parse_email, required
 
 FLOW_TYPE = "password_reset"
@@ -37,9 +37,11 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     """Open a reset for an email; a code goes out only if it has an account."""
     email = required(body, "email", parse_email)
     now = deps.clock()
-    owner = deps.store.claim_owner(claim_key("email", email_key(email)))
-    flow = common.new_flow(FLOW_TYPE, CODE_VERIFICATION, now, _lifetime(deps), lang, {"email": email}, owner)
-    outgoing = Outgoing("email", email, FLOW_TYPE, "code" if owner else "decoy", client_ip)
+    owner, suppressed = common.first_reads(deps, claim_key("email", email_key(email)), email)
+    decoy = owner is None or suppressed
+    data = {"email": email, "decoy": decoy}
+    flow = common.new_flow(FLOW_TYPE, CODE_VERIFICATION, now, _lifetime(deps), lang, data, owner)
+    outgoing = Outgoing("email", email, FLOW_TYPE, "decoy" if decoy else "code", client_ip, hidden=True)
     return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
 
 
@@ -52,7 +54,13 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the emailed code; the flow moves to ``new_password``."""
     code = required(body, "code", parse_code)
     now = deps.clock()
-    flow = common.verify_code(deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PASSWORD, _lifetime(deps))
+
+    def bound(txn: Txn, flow: FlowModel) -> None:
+        common.email_claim_check(common.flow_data(flow)["email"])(txn, flow)
+
+    flow = common.verify_code(
+        deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PASSWORD, _lifetime(deps), also=bound
+    )
     return common.flow_view(deps, flow)
 
 
@@ -61,8 +69,9 @@ def resend(deps: Deps, flow_id: str, lang: str, client_ip: str) -> dict[str, Any
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     common.require_state(flow, CODE_VERIFICATION)
-    email = common.flow_data(flow)["email"]
-    outgoing = Outgoing("email", email, FLOW_TYPE, "code" if flow.account_id else "decoy", client_ip)
+    data = common.flow_data(flow)
+    decoy = data.get("decoy") or not flow.account_id
+    outgoing = Outgoing("email", data["email"], FLOW_TYPE, "decoy" if decoy else "code", client_ip, hidden=True)
     flow = common.send_challenge(
         deps, flow, outgoing, lang, now, (CODE_VERIFICATION,), CODE_VERIFICATION, _lifetime(deps)
     )
@@ -74,9 +83,9 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     common.require_state(flow, NEW_PASSWORD)
-    account = deps.store.get(AccountModel, flow.account_id or "")
-    if account is None or account.status != "active":
-        raise ApiError("wrong_state", {"state": flow.state})  # closed by the call center meanwhile
+    email = common.flow_data(flow)["email"]
+    # Bound to the address it was started for: moved away (or closed) meanwhile, it is dead.
+    account = common.require_contact(deps.store.get(AccountModel, flow.account_id or ""), email)
     password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
     actions = [
         AccountModel.password_hash.set(deps.hasher.hash(password)),
@@ -85,8 +94,17 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         *credentials.reset_actions(),
         AccountModel.updated_at.set(now),
     ]
+    bound = common.email_claim_check(email)
     flow = common.finish_with_account_change(
-        deps, flow, NEW_PASSWORD, COMPLETED, account.account_id, actions, "password.reset", now
+        deps,
+        flow,
+        NEW_PASSWORD,
+        COMPLETED,
+        account.account_id,
+        actions,
+        "password.reset",
+        now,
+        lambda t: bound(t, flow),
     )
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
     return common.flow_view(deps, flow)

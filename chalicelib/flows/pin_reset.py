@@ -19,6 +19,7 @@ from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import common
 from chalicelib.flows.common import Outgoing
+from chalicelib.flows.sessions import new_pin
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
@@ -33,7 +34,6 @@ from chalicelib.validation import (
     parse_full_name,
     parse_nik,
     parse_text,
-    pin_problems,
     required,
 )
 
@@ -122,7 +122,10 @@ def send(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: s
     data = common.flow_data(flow)
     destination = data["email"] if channel == "email" else data["phone"]
     outgoing = Outgoing(channel, destination, FLOW_TYPE, "code", client_ip)
-    flow = common.send_challenge(deps, flow, outgoing, lang, now, allowed, CODE_VERIFICATION, _lifetime(deps))
+    bound = common.contact_check(flow.account_id or "-", data["email"], data["phone"])
+    flow = common.send_challenge(
+        deps, flow, outgoing, lang, now, allowed, CODE_VERIFICATION, _lifetime(deps), also=bound
+    )
     return _view(deps, flow)
 
 
@@ -136,7 +139,14 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the code; the flow moves to ``new_pin``."""
     code = required(body, "code", parse_code)
     now = deps.clock()
-    flow = common.verify_code(deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PIN, _lifetime(deps))
+
+    def bound(txn: Txn, flow: FlowModel) -> None:
+        data = common.flow_data(flow)
+        common.contact_check(flow.account_id or "-", data["email"], data["phone"])(txn)
+
+    flow = common.verify_code(
+        deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PIN, _lifetime(deps), also=bound
+    )
     return _view(deps, flow)
 
 
@@ -144,30 +154,18 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Set the new PIN; a disabled PIN works again."""
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    account = deps.store.get(AccountModel, flow.account_id or "")
     common.require_state(flow, NEW_PIN)
-    if account is None or account.status != "active":
-        raise ApiError("wrong_state", {"state": flow.state})
-    fields = Collector(body)
-    pin = fields.field("pin", parse_text)
-    confirmation = fields.field("pin_confirmation", parse_text)
-    if pin is not None:
-        problems = pin_problems(pin, datetime.fromisoformat(account.birth_date).date())
-        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
-            problems.append("same_as_previous")
-        if problems:
-            fields.add("pin", *problems)
-    fields.raise_if_any()
-    assert pin is not None
-    if confirmation != pin:
-        raise ApiError("pin_mismatch")
+    data = common.flow_data(flow)
+    account = common.require_contact(deps.store.get(AccountModel, flow.account_id or ""), data["email"], data["phone"])
+    pin = new_pin(deps, account, body)
     actions = [
         AccountModel.pin_hash.set(deps.hasher.hash(pin)),
         AccountModel.pin_failures.set(0),
         AccountModel.pin_disabled.set(False),
         AccountModel.updated_at.set(now),
     ]
+    bound = common.contact_bound(data["email"], data["phone"])
     flow = common.finish_with_account_change(
-        deps, flow, NEW_PIN, COMPLETED, account.account_id, actions, "pin.reset", now
+        deps, flow, NEW_PIN, COMPLETED, account.account_id, actions, "pin.reset", now, bound=bound
     )
     return _view(deps, flow)

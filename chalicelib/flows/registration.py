@@ -14,13 +14,15 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib import audit
+from chalicelib import audit, limits
+from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.flows import common, credentials
-from chalicelib.flows.common import Outgoing
+from chalicelib.flows.common import Kind, Outgoing
 from chalicelib.flows.sessions import new_session, profile_view
 from chalicelib.keys import keyed_hash
+from chalicelib.limits import Limit
 from chalicelib.storage import account_claims, claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn, in_states, live_flow
@@ -61,13 +63,18 @@ def _today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=UTC).date()
 
 
-def start(deps: Deps, body: dict[str, Any], lang: str) -> dict[str, Any]:
+def _kind(registered: bool, decoy: bool) -> Kind:
+    return "decoy" if decoy else ("notice" if registered else "code")
+
+
+def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str = "") -> dict[str, Any]:
     """Open a flow for an email and send it a code (or, if registered, a notice)."""
     email = required(body, "email", parse_email)
     now = deps.clock()
-    registered = deps.store.claim_owner(claim_key("email", email_key(email))) is not None
-    flow = common.new_flow(FLOW_TYPE, EMAIL_VERIFICATION, now, _lifetime(deps), lang, {"email": email})
-    outgoing = Outgoing("email", email, PURPOSE, "notice" if registered else "code")
+    owner, suppressed = common.first_reads(deps, claim_key("email", email_key(email)), email)
+    data = {"email": email, "decoy": suppressed}
+    flow = common.new_flow(FLOW_TYPE, EMAIL_VERIFICATION, now, _lifetime(deps), lang, data)
+    outgoing = Outgoing("email", email, PURPOSE, _kind(owner is not None, suppressed), client_ip, hidden=True)
     flow = common.start_flow(deps, flow, outgoing, lang, now)
     return common.flow_view(deps, flow)
 
@@ -85,13 +92,15 @@ def verify_email(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, An
     return common.flow_view(deps, flow)
 
 
-def resend_email(deps: Deps, flow_id: str, lang: str) -> dict[str, Any]:
+def resend_email(deps: Deps, flow_id: str, lang: str, client_ip: str = "") -> dict[str, Any]:
     """A fresh email code (the previous one stops working)."""
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     common.require_state(flow, EMAIL_VERIFICATION)
-    challenge_notice = bool(flow.ch_notice)
-    outgoing = Outgoing("email", common.flow_data(flow)["email"], PURPOSE, "notice" if challenge_notice else "code")
+    data = common.flow_data(flow)
+    outgoing = Outgoing(
+        "email", data["email"], PURPOSE, _kind(bool(flow.ch_notice), bool(data.get("decoy"))), client_ip, hidden=True
+    )
     flow = common.send_challenge(
         deps, flow, outgoing, lang, now, (EMAIL_VERIFICATION,), EMAIL_VERIFICATION, _lifetime(deps)
     )
@@ -119,8 +128,29 @@ def _parse_profile(deps: Deps, body: dict[str, Any], now: float) -> dict[str, An
     }
 
 
-def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Record who the person is; a NIK or KPJ that has an account is refused (409)."""
+def _profile_limits(deps: Deps, flow_id: str, profile: dict[str, Any], client_ip: str) -> list[Limit]:
+    """Whether a NIK or KPJ has an account is told here, so probing is bounded like
+    forgot-PIN's identity check: per flow, per NIK and KPJ, and per client address."""
+    s = deps.settings
+    per_value, hour = s.profile_attempts_per_value, 3600
+    found = [
+        Limit("flow", f"profile#flow#{flow_id}", s.profile_attempts_per_flow, _lifetime(deps), rolling=True),
+        Limit("nik", "profile#nik#" + profile["nik_hash"], per_value, hour, rolling=True),
+        Limit("kpj", "profile#kpj#" + keyed_hash(deps.keys.nik, "kpj", profile["kpj"]), per_value, hour, rolling=True),
+    ]
+    if s.client_limits_enabled and client_ip:
+        client = "profile#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
+        found.append(Limit("client", client, s.identity_attempts_per_client, hour))
+    return found
+
+
+def set_profile(deps: Deps, flow_id: str, body: dict[str, Any], client_ip: str = "") -> dict[str, Any]:
+    """Record who the person is; a NIK or KPJ that has an account is refused (409).
+
+    Every submission is counted against the profile limits in the same transaction
+    that would advance the flow, before the answer is chosen: a full limit is ``429``
+    whether or not the NIK is registered.
+    """
     now = deps.clock()
     profile = _parse_profile(deps, body, now)
     flow, nik_owner, kpj_owner = deps.store.get_many(
@@ -131,29 +161,33 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any
     flow = common.check_flow(flow, FLOW_TYPE, now)
     allowed = (PROFILE, PHONE)  # the person may go back and correct the profile before the phone step
     common.require_state(flow, *allowed)
-    if nik_owner is not None:
-        raise ApiError("nik_registered")
-    if kpj_owner is not None:
-        raise ApiError("kpj_registered")
-    data = {"email": common.flow_data(flow)["email"], **profile}
+    taken = None if nik_owner is None else "nik_registered"
+    taken = taken or (None if kpj_owner is None else "kpj_registered")
+    data = {"email": common.flow_data(flow)["email"], "decoy": False, **profile}
+    moves = [
+        FlowModel.data.set(data),
+        FlowModel.state.set(PHONE),
+        FlowModel.updated_at.set(now),
+        *FlowModel.expiry_actions(now + _lifetime(deps)),
+    ]
+
+    def build(txn: Txn) -> None:
+        if taken is None:
+            txn.update("flow", FlowModel(flow_id), moves, live_flow(flow_id, FLOW_TYPE, now) & in_states(allowed))
+
     try:
-        flow = deps.store.update_flow(
-            flow_id,
-            [
-                FlowModel.data.set(data),
-                FlowModel.state.set(PHONE),
-                FlowModel.updated_at.set(now),
-                *FlowModel.expiry_actions(now + _lifetime(deps)),
-            ],
-            live_flow(flow_id, FLOW_TYPE, now) & in_states(allowed),
-        )
+        limits.commit_within(deps.store, build, _profile_limits(deps, flow_id, profile, client_ip), now)
     except Conflict as exc:
         fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
+    if taken is not None:
+        raise ApiError(taken)
+    flow.data, flow.state, flow.updated_at = data, PHONE, now
+    flow.expires_at = to_datetime(now + _lifetime(deps))
     return common.flow_view(deps, flow)
 
 
-def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: str = "") -> dict[str, Any]:
     """Record the phone and text it a code; a number that has an account is refused (409)."""
     phone = required(body, "phone", parse_phone)
     now = deps.clock()
@@ -165,7 +199,15 @@ def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict
         raise ApiError("phone_registered")
     data = {**common.flow_data(flow), "phone": phone}
     flow = common.send_challenge(
-        deps, flow, Outgoing("sms", phone, PURPOSE), lang, now, allowed, PHONE_VERIFICATION, _lifetime(deps), data
+        deps,
+        flow,
+        Outgoing("sms", phone, PURPOSE, client_ip=client_ip),
+        lang,
+        now,
+        allowed,
+        PHONE_VERIFICATION,
+        _lifetime(deps),
+        data,
     )
     return common.flow_view(deps, flow)
 
@@ -178,12 +220,12 @@ def verify_phone(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, An
     return common.flow_view(deps, flow)
 
 
-def resend_phone(deps: Deps, flow_id: str, lang: str) -> dict[str, Any]:
+def resend_phone(deps: Deps, flow_id: str, lang: str, client_ip: str = "") -> dict[str, Any]:
     """A fresh SMS code to the same number."""
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
     common.require_state(flow, PHONE_VERIFICATION)
-    outgoing = Outgoing("sms", common.flow_data(flow)["phone"], PURPOSE)
+    outgoing = Outgoing("sms", common.flow_data(flow)["phone"], PURPOSE, client_ip=client_ip)
     flow = common.send_challenge(
         deps, flow, outgoing, lang, now, (PHONE_VERIFICATION,), PHONE_VERIFICATION, _lifetime(deps)
     )

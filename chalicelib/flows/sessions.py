@@ -11,23 +11,38 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from chalicelib import audit
+from chalicelib import audit, limits
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError, DeliveryFailed
+from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable
 from chalicelib.flows import credentials
 from chalicelib.flows.credentials import Kind
+from chalicelib.keys import keyed_hash
+from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token, read_access_token
-from chalicelib.validation import Collector, email_key, parse_code, parse_date, parse_text, pin_problems, required
+from chalicelib.validation import (
+    Collector,
+    FieldError,
+    email_key,
+    parse_code,
+    parse_date,
+    parse_email,
+    parse_text,
+    pin_problems,
+    required,
+)
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SPENT_KEPT = 20  # spent refresh-token hashes remembered per family, to detect reuse
 
@@ -48,7 +63,7 @@ def _tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: floa
     s = deps.settings
     return {
         "access_token": issue_access_token(
-            deps.keys.token, s.token_issuer, account_id, session_id, now, s.access_token_ttl
+            deps.keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl
         ),
         "token_type": "Bearer",
         "expires_in": s.access_token_ttl,
@@ -56,7 +71,7 @@ def _tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: floa
     }
 
 
-def new_session(deps: Deps, account: AccountModel, now: float) -> tuple[SessionModel, dict[str, Any]]:
+def new_session(deps: Deps, account: AccountModel, now: float, device: str = "") -> tuple[SessionModel, dict[str, Any]]:
     """A session item to store and the tokens to give the client."""
     session_id = secrets.token_urlsafe(16)
     secret = new_refresh_token()
@@ -69,7 +84,7 @@ def new_session(deps: Deps, account: AccountModel, now: float) -> tuple[SessionM
         created_at=now,
         revoked=False,
     )
-    item.expire_at(now + deps.settings.refresh_token_ttl)
+    item.expire_at(now + min(deps.settings.refresh_token_ttl, deps.settings.session_max_age))
     return item, _tokens(deps, account.account_id, session_id, secret, now)
 
 
@@ -93,10 +108,15 @@ def profile_view(account: AccountModel) -> dict[str, Any]:
 
 
 def login_claim(login: str, kpj_length: int) -> str:
-    """The claim a login names: a KPJ number, or an email in any letter case."""
+    """The claim a login names: a KPJ number, or an email normalized exactly as
+    registration stores it (the email library's form, then case-insensitive)."""
     text = login.strip()
-    if text.isdigit() and len(text) == kpj_length:
+    if text.isdigit() and text.isascii() and len(text) == kpj_length:
         return claim_key("kpj", text)
+    try:
+        text = parse_email(text)
+    except FieldError:
+        pass  # not an address: it names no account, and goes the unknown-login way
     return claim_key("email", email_key(text))
 
 
@@ -114,13 +134,34 @@ def _credentials(body: dict[str, Any]) -> tuple[str, Kind, str]:
     return login, kind, secret
 
 
-def sign_in(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
-    """Email or KPJ with a password or PIN; one answer for every kind of wrong login."""
+def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
+    """The sign-in throttle of one client address (every attempt counts, before the check)."""
+    s = deps.settings
+    if not (s.client_limits_enabled and client_ip):
+        return []
+    client = "signin#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
+    return [
+        Limit("client_minute", client + "#m", s.signin_per_client_per_minute, 60),
+        Limit("client_hour", client + "#h", s.signin_per_client_per_hour, 3600),
+    ]
+
+
+def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any]:
+    """Email or KPJ with a password or PIN; one answer for every kind of wrong login.
+
+    A login with no account is checked against its own guard item, so it is locked
+    after the same tries as a real one (see ``credentials.check_secret``).
+    """
     login, kind, secret = _credentials(body)
     now = deps.clock()
-    owner = deps.store.claim_owner(login_claim(login, deps.settings.kpj_length))
-    account = credentials.check_secret(deps, owner, kind, secret, now)
-    session, tokens = new_session(deps, account, now)
+    throttle = signin_limits(deps, client_ip)
+    if throttle:
+        limits.commit_within(deps.store, lambda txn: None, throttle, now)
+    claim = login_claim(login, deps.settings.kpj_length)
+    owner = deps.store.claim_owner(claim)
+    guard = credentials.account_guard(owner) if owner else credentials.login_guard(deps, claim)
+    account = credentials.check_secret(deps, guard, kind, secret, now)
+    session, tokens = new_session(deps, account, now, device)
     txn = Txn()
     txn.update(
         "account",
@@ -141,7 +182,8 @@ def authenticate(deps: Deps, authorization: str | None, *extra: tuple[type[Any],
     """The account and session behind a bearer token, plus ``extra`` items, in one read."""
     now = deps.clock()
     scheme, _, token = (authorization or "").strip().partition(" ")
-    claims = read_access_token(deps.keys.token, deps.settings.token_issuer, token.strip(), now)
+    s = deps.settings
+    claims = read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token.strip(), now)
     if scheme.lower() != "bearer" or claims is None:
         raise ApiError("unauthenticated")
     session, account, *rest = deps.store.get_many(
@@ -194,6 +236,10 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     session = deps.store.get(SessionModel, session_id)
     if session is None or session.revoked or session.expires_at <= to_datetime(now):
         raise ApiError("unauthenticated")
+    # Absolute lifetime: refreshing never carries a session past its sign-in plus the maximum.
+    ends = float(session.created_at) + deps.settings.session_max_age
+    if now >= ends:
+        raise ApiError("unauthenticated")
     if presented in (session.spent or []):
         _revoke(deps, session_id)
         raise ApiError("unauthenticated")
@@ -207,7 +253,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
         [
             SessionModel.refresh_hash.set(hash_refresh_token(deps.keys.refresh, new_secret)),
             SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),  # type: ignore[arg-type]
-            *SessionModel.expiry_actions(now + deps.settings.refresh_token_ttl),
+            *SessionModel.expiry_actions(min(now + deps.settings.refresh_token_ttl, ends)),
         ],
         (SessionModel.refresh_hash == presented) & (SessionModel.revoked == False),  # noqa: E712
     )
@@ -236,26 +282,37 @@ def _revoke(deps: Deps, session_id: str) -> None:
 # --- PIN and password ------------------------------------------------------------------
 
 
+def recheck_password(deps: Deps, signed: Signed, body: dict[str, Any], field: str = "password") -> AccountModel:
+    """The signed-in owner's password, checked before anything else in the request.
+
+    A wrong one is ``401 invalid_credentials`` and counts toward the lockout; a stolen
+    access token alone learns nothing about the PIN, the NIK or the new value.
+    """
+    password = required(body, field, parse_text)
+    guard = credentials.account_guard(signed.account.account_id)
+    return credentials.check_secret(deps, guard, "password", password, deps.clock())
+
+
+def after_recheck(deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:
+    """Run the request's own rules once the password was right; if they refuse, the
+    right password still ends the run of wrong ones (the reserved check is settled)."""
+    try:
+        return rules()
+    except ApiError:
+        credentials.settle_success(deps, account)
+        raise
+    except StorageUnavailable:
+        credentials.uncount(deps, account.account_id)  # nothing happened: the check does not count
+        raise
+
+
 def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None:
-    """Set or change the PIN; the password proves it is the owner."""
+    """Set or change the PIN; the password proves it is the owner, and is checked first."""
     signed = authenticate(deps, authorization)
-    account = signed.account
-    fields = Collector(body)
-    pin = fields.field("pin", parse_text)
-    confirmation = fields.field("pin_confirmation", parse_text)
-    password = fields.field("password", parse_text)
-    if pin is not None:
-        problems = pin_problems(pin, parse_date(account.birth_date))
-        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
-            problems.append("same_as_previous")
-        if problems:
-            fields.add("pin", *problems)
-    fields.raise_if_any()
-    assert pin is not None and password is not None
-    if confirmation != pin:
-        raise ApiError("pin_mismatch")
+    password = required(body, "password", parse_text)
+    account = recheck_password(deps, signed, body)
+    pin = after_recheck(deps, account, lambda: new_pin(deps, account, body))
     now = deps.clock()
-    account = credentials.check_secret(deps, account.account_id, "password", password, now)
     actions = credentials.success_actions(deps, account, "password", password)
     actions += [
         AccountModel.pin_hash.set(deps.hasher.hash(pin)),
@@ -269,14 +326,32 @@ def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None
     credentials.commit_after_check(deps, account.account_id, txn)
 
 
+def new_pin(deps: Deps, account: AccountModel, body: dict[str, Any]) -> str:
+    """The new PIN in ``body`` if it meets the rules, differs from the old one and is confirmed."""
+    fields = Collector(body)
+    pin = fields.field("pin", parse_text)
+    confirmation = fields.field("pin_confirmation", parse_text)
+    if pin is not None:
+        problems = pin_problems(pin, parse_date(account.birth_date))
+        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
+            problems.append("same_as_previous")
+        if problems:
+            fields.add("pin", *problems)
+    fields.raise_if_any()
+    assert pin is not None
+    if confirmation != pin:
+        raise ApiError("pin_mismatch")
+    return pin
+
+
 def change_password(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
     """Change the password; every other session ends; the owner is told by email."""
     signed = authenticate(deps, authorization)
-    account = signed.account
-    current = required(body, "current_password", parse_text)
-    password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
+    account = recheck_password(deps, signed, body, "current_password")
+    password = after_recheck(
+        deps, account, lambda: credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
+    )
     now = deps.clock()
-    account = credentials.check_secret(deps, account.account_id, "password", current, now)
     epoch = int(account.session_epoch or 0) + 1
     actions = [
         *credentials.reset_actions(),

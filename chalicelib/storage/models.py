@@ -170,7 +170,12 @@ class SessionModel(_Expiring):
 
 
 class CounterModel(_Expiring):
-    """A rate limit: a rolling log of event times (``stamps``) or a fixed window's ``hits``."""
+    """A rate limit: a rolling log of event times (``stamps``) or a fixed window's ``hits``.
+
+    A ``login#…`` item is the sign-in guard of a login that has no account: it carries
+    the same lockout attributes as an account, so an unknown login is locked exactly
+    like a known one (no account oracle).
+    """
 
     class Meta(_Base.Meta):
         table_name = "counters"
@@ -179,6 +184,11 @@ class CounterModel(_Expiring):
     counter_key = UnicodeAttribute(hash_key=True)
     stamps = NumberSetAttribute(null=True)
     hits = NumberAttribute(null=True)
+    failed_logins = NumberAttribute(null=True)
+    locked_until = NumberAttribute(null=True)
+    lock_count = NumberAttribute(null=True)
+    pin_failures = NumberAttribute(null=True)
+    pin_disabled = BooleanAttribute(null=True)
 
 
 class SuppressionModel(_Base):

@@ -338,34 +338,46 @@ class Store:
     # --- accounts ----------------------------------------------------------------
 
     @_guard
-    def reserve_attempt(self, account_id: str, now: float, max_failed: int, pin: bool) -> AccountModel:
+    def reserve_attempt(
+        self,
+        model: type[M],
+        key: str,
+        now: float,
+        max_failed: int,
+        pin: bool,
+        base: Condition | None,
+        extra: list[Action],
+    ) -> M:
         """Count one secret check *before* it is made; refused when locked or at the limit.
 
-        The counter is raised for every check and reset on success, so parallel wrong
-        guesses can never be evaluated more than ``max_failed`` times in a row.
+        ``model`` is an account or the guard item of a login without one: both carry the
+        same lockout attributes and take the same single conditional update, so the
+        two cases cost the same and answer the same. The counter is raised for every
+        check and reset on success, so parallel wrong guesses can never be evaluated
+        more than ``max_failed`` times in a row.
         """
-        condition = (
-            AccountModel.account_id.exists()
-            & (AccountModel.status == "active")
-            & (AccountModel.locked_until.does_not_exist() | (AccountModel.locked_until <= now))
-            & (AccountModel.failed_logins.does_not_exist() | (AccountModel.failed_logins < max_failed))
+        m: Any = model
+        condition = (m.locked_until.does_not_exist() | (m.locked_until <= now)) & (
+            m.failed_logins.does_not_exist() | (m.failed_logins < max_failed)
         )
+        if base is not None:
+            condition = base & condition
         if pin:
-            condition &= AccountModel.pin_disabled.does_not_exist() | (AccountModel.pin_disabled == False)  # noqa: E712
-        account = AccountModel(account_id)
+            condition &= m.pin_disabled.does_not_exist() | (m.pin_disabled == False)  # noqa: E712
+        item = model(key)
         try:
-            account.update(actions=[AccountModel.failed_logins.add(1)], condition=condition)
+            item.update(actions=[m.failed_logins.add(1), *extra], condition=condition)
         except PynamoDBException as exc:
             if exc.cause_response_code in _CONDITION_FAILED:
                 raise Conflict({"account"}) from exc
             raise
-        return account
+        return item
 
     @_guard
-    def record_failure(self, account_id: str, actions: list[Action], condition: Condition | None) -> bool:
+    def record_failure(self, model: type[Model], key: str, actions: list[Action], condition: Condition | None) -> bool:
         """Apply what a wrong secret costs (a lock, a PIN strike); False if the condition failed."""
         try:
-            AccountModel(account_id).update(actions=actions, condition=condition)
+            model(key).update(actions=actions, condition=condition)
         except PynamoDBException as exc:
             if exc.cause_response_code in _CONDITION_FAILED:
                 return False

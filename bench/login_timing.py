@@ -1,0 +1,181 @@
+"""Sign-in timing by path: does a wrong answer take longer for a login that has an account?
+
+Four paths, each answered ``401 invalid_credentials``: a wrong password for a real
+email, a password for an email with no account, a wrong PIN for a real KPJ, a PIN for a
+KPJ with no account. Requests are interleaved (path A, B, C, D, A, B, ...) so drift in
+the machine hits every path alike; between requests the lockout counters are put back
+(untimed), so every timed request is a first wrong try.
+
+The noise floor is the gap between the two halves (odd and even samples) of the same
+path; a gap between paths within that noise is no signal an attacker can use.
+
+``python -m bench.login_timing`` prints both tables (in-process against moto, where the
+emulator's own time is included, and over HTTP against the local stack).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PATHS = ("wrong password (email)", "unknown email", "wrong PIN (KPJ)", "unknown KPJ, PIN")
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summarize(samples: dict[str, list[float]]) -> dict[str, Any]:
+    """p50/p95 per path, the widest p50 gap between paths, and the noise of each path."""
+    rows = []
+    noise = []
+    for name, values in samples.items():
+        halves = values[0::2], values[1::2]
+        noise.append(abs(statistics.median(halves[0]) - statistics.median(halves[1])))
+        rows.append({"path": name, "p50": statistics.median(values), "p95": _p(values, 0.95), "n": len(values)})
+    p50s = [r["p50"] for r in rows]
+    return {"rows": rows, "gap": max(p50s) - min(p50s), "noise": max(noise)}
+
+
+def _interleave(n: int, calls: dict[str, Callable[[], int]], reset: Callable[[], None]) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(3):  # warm-up: clients, connections, argon2's first allocation
+        for call in calls.values():
+            call()
+            reset()
+    for _ in range(n):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            status = call()
+            samples[name].append((time.perf_counter() - started) * 1000)
+            assert status == 401, (name, status)
+            reset()
+    return samples
+
+
+def _reset_counters(dynamodb: Any, prefix: str) -> None:
+    """Put every lockout counter back to zero (the timed requests are all first tries)."""
+    for table, key in ((f"{prefix}accounts", "account_id"), (f"{prefix}counters", "counter_key")):
+        for item in dynamodb.scan(TableName=table, ProjectionExpression=key)["Items"]:
+            if table.endswith("counters") and not item[key]["S"].startswith("login#"):
+                continue
+            dynamodb.update_item(
+                TableName=table,
+                Key={key: item[key]},
+                UpdateExpression="SET failed_logins = :z, pin_failures = :z",
+                ExpressionAttributeValues={":z": {"N": "0"}},
+            )
+
+
+def in_process(n: int = 60) -> dict[str, Any]:
+    """Through the chalice test client against moto's in-process mock, production argon2."""
+    from bench.journeys import REGION, use_in_process_emulator
+
+    use_in_process_emulator()
+    from email.utils import parseaddr
+
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from chalicelib import aws
+    from chalicelib.config import load_settings
+    from chalicelib.deps import build_deps, set_deps
+    from chalicelib.storage.models import create_tables
+    from tests.conftest import Api, FakeClock, Journey, Outbox, person
+
+    settings = load_settings({"SANDI_STAGE": "local", "AWS_DEFAULT_REGION": REGION})
+    with mock_aws():
+        aws.reset_clients()
+        create_tables(settings)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=parseaddr(settings.ses_sender)[1])
+        from app import app
+
+        with Client(app, stage_name="local") as client:
+            set_deps(build_deps(settings, clock=FakeClock()))
+            api = Api(client)
+            who = person(900)
+            session = Journey(api, Outbox()).register(who).body["session"]
+            pin = {"pin": "580147", "pin_confirmation": "580147", "password": who.password}
+            assert api.put("/v1/me/pin", pin, headers={"Authorization": f"Bearer {session['access_token']}"}).status
+            dynamodb = boto3.client("dynamodb", region_name=REGION)
+
+            def post(body: dict[str, str]) -> Callable[[], int]:
+                return lambda: api.post("/v1/sessions", body).status
+
+            calls = _calls(who.email, who.kpj, post)
+            return summarize(_interleave(n, calls, lambda: _reset_counters(dynamodb, settings.table_prefix)))
+
+
+def _calls(email: str, kpj: str, post: Callable[[dict[str, str]], Callable[[], int]]) -> dict[str, Callable[[], int]]:
+    return dict(
+        zip(
+            PATHS,
+            (
+                post({"login": email, "password": "Salah-Sekali-1"}),
+                post({"login": "belum.terdaftar@example.com", "password": "Salah-Sekali-1"}),
+                post({"login": kpj, "pin": "036925"}),
+                post({"login": "99999999999", "pin": "036925"}),
+            ),
+            strict=True,
+        )
+    )
+
+
+def over_http(n: int = 60) -> dict[str, Any]:
+    """Against ``python -m local.devstack`` over loopback, as an attacker would measure."""
+    import boto3
+    import requests
+
+    from local.devstack import running
+    from tests.conftest import person
+    from tests.stack_client import StackClient
+
+    with running(Path(__file__).resolve().parent.parent / ".bench-devstack.log") as urls:
+        client = StackClient(urls)  # type: ignore[arg-type]
+        who = person(901)
+        token = client.register(who)["session"]["access_token"]
+        pin = {"pin": "580147", "pin_confirmation": "580147", "password": who.password}
+        client.call("PUT", "/v1/me/pin", pin, token=token)
+        http = requests.Session()
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=urls.emulator,
+            region_name="ap-southeast-3",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+
+        def post(body: dict[str, str]) -> Callable[[], int]:
+            return lambda: http.post(urls.api + "/v1/sessions", json=body, timeout=30).status_code
+
+        calls = _calls(who.email, who.kpj, post)
+        return summarize(_interleave(n, calls, lambda: _reset_counters(dynamodb, "sandi-local-")))
+
+
+def table(result: dict[str, Any]) -> str:
+    """A markdown table of one measurement."""
+    lines = ["| path (all answer 401) | p50 ms | p95 ms | n |", "|---|---|---|---|"]
+    lines += [f"| {r['path']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['n']} |" for r in result["rows"]]
+    lines.append("")
+    verdict = "within" if result["gap"] <= result["noise"] else "OUTSIDE"
+    lines.append(
+        f"Widest p50 gap between paths: **{result['gap']:.1f} ms**; noise of one path (gap between its own "
+        f"odd and even samples, widest of the four): **{result['noise']:.1f} ms**: the gap is {verdict} the noise."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Print both tables."""
+    for name, measure in (("in-process (moto)", in_process), ("over HTTP (local stack)", over_http)):
+        print(f"\n## Sign-in timing, {name}\n")
+        print(table(measure()))
+
+
+if __name__ == "__main__":
+    main()
