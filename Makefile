@@ -18,8 +18,9 @@ run: $(STAMP)  ## emulator + tables + API on :8000 + inbox on :8025
 	$(PY) -m local.devstack
 
 STAFF ?= agent01
+ROLE  ?= agent
 staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admin routes)
-	@$(PY) -m local.staff_token $(STAFF)
+	@$(PY) -m local.staff_token $(STAFF) --role $(ROLE)
 
 STAGE ?= dev
 package: $(STAMP)  ## dist/$(STAGE)/sam.json + deployment.zip, no AWS credentials needed

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Rate, Response
+from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
 
 from chalicelib import audit, flows, logs
 from chalicelib.config import get_settings
@@ -180,7 +180,13 @@ def _auth(call: Call) -> str | None:
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
     """Sign in with email or KPJ and a password or PIN."""
-    return flows.sessions.sign_in(call.deps, call.body, call.client_ip)
+    return flows.sessions.sign_in(call.deps, call.body, call.client_ip, call.headers.get("user-agent") or "")
+
+
+@route("/v1/sessions/{flow_id}/verify", "POST", 201)
+def session_second_factor(call: Call) -> Any:
+    """The authenticator (or a recovery) code after a right password or PIN."""
+    return flows.sessions.verify_second_factor(call.deps, call["flow_id"], call.body)
 
 
 @route("/v1/sessions/refresh", "POST", 201)
@@ -241,6 +247,54 @@ def me_email_verify(call: Call) -> Any:
     """Finish an email change with the emailed code."""
     change = flows.contact_change
     return change.verify(call.deps, change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)
+
+
+# --- the authenticator app ------------------------------------------------------------------
+
+
+@route("/v1/me/authenticator", "POST", 201)
+def me_authenticator_enrol(call: Call) -> Any:
+    """A new authenticator secret, pending until a first code verifies it."""
+    return flows.authenticator.enrol(call.deps, _auth(call), call.body)
+
+
+@route("/v1/me/authenticator/verify", "POST")
+def me_authenticator_confirm(call: Call) -> Any:
+    """Turn the authenticator on with a first code; recovery codes, shown once."""
+    return flows.authenticator.confirm(call.deps, _auth(call), call.body)
+
+
+@route("/v1/me/authenticator", "DELETE", 204)
+def me_authenticator_off(call: Call) -> Any:
+    """Turn the authenticator off (password and a current or recovery code)."""
+    return flows.authenticator.turn_off(call.deps, _auth(call), call.body, call.lang)
+
+
+# --- devices, a copy of my data, deleting my account -------------------------------------
+
+
+@route("/v1/me/sessions", "GET")
+def me_sessions(call: Call) -> Any:
+    """Where the member is signed in, newest first."""
+    return flows.member.list_sessions(call.deps, _auth(call))
+
+
+@route("/v1/me/sessions/{session_id}", "DELETE", 204)
+def me_session_delete(call: Call) -> Any:
+    """Sign one device out."""
+    return flows.member.revoke_session(call.deps, _auth(call), call["session_id"])
+
+
+@route("/v1/me/export", "GET")
+def me_export(call: Call) -> Any:
+    """Everything stored about the member."""
+    return flows.member.export(call.deps, _auth(call))
+
+
+@route("/v1/me", "DELETE", 204)
+def me_delete(call: Call) -> Any:
+    """Delete the account (password first)."""
+    return flows.member.delete_account(call.deps, _auth(call), call.body, call.lang)
 
 
 # --- forgot password --------------------------------------------------------------------
@@ -330,57 +384,67 @@ def ses_feedback(event: Any) -> None:
 # --- call center -------------------------------------------------------------------------
 
 
-@app.authorizer(ttl_seconds=0)
-def staff_authorizer(auth_request: Any) -> AuthResponse:
-    """Only a valid staff token reaches the admin routes (API Gateway answers the rest)."""
-    try:
-        staff = flows.admin.authorize(get_deps(), auth_request.token)
-    except ApiError:
-        staff = None  # a user's token: authenticated, but not staff
-    if staff is None:
-        return AuthResponse(routes=[], principal_id="anonymous")
-    return AuthResponse(routes=["/v1/admin/*"], principal_id=staff.staff_id, context={"role": staff.role})
+STAFF_SCOPE = "aws.cognito.signin.user.admin"
 
 
-def _staff(call: Call) -> flows.admin.Staff:
-    # Checked again here: the view never relies on the gateway alone.
-    staff = flows.admin.authorize(call.deps, _auth(call))
-    if staff is None:
-        raise ApiError("unauthenticated")
-    return staff
+def _staff_gate() -> Any:
+    """API Gateway's Cognito authorizer for the staff pool in deployed stages (the merge
+    template points it at the stack's pool); none locally, where the views' own check
+    (the same one they run behind the gateway) answers 401/403."""
+    if get_settings().stage == "local":
+        return None
+    # Access tokens (what the console holds) need a scope on the method; ID tokens do not.
+    return CognitoUserPoolAuthorizer(
+        "StaffPool", provider_arns=["arn:aws:cognito-idp:set-by-the-template"], scopes=[STAFF_SCOPE]
+    )
 
 
-@route("/v1/admin/accounts", "GET", authorizer=staff_authorizer)
+STAFF_GATE = _staff_gate()
+
+
+def _staff(call: Call, need: str = "agent") -> flows.admin.Staff:
+    # Checked here as well: the view never relies on the gateway alone.
+    return flows.admin.authorize(call.deps, _auth(call), need)
+
+
+@route("/v1/admin/accounts", "GET", authorizer=STAFF_GATE)
 def admin_lookup(call: Call) -> Any:
     """Accounts by exactly one of email, nik, phone, kpj."""
     return flows.admin.lookup(call.deps, _staff(call), call.query)
 
 
-@route("/v1/admin/accounts/{account_id}", "GET", authorizer=staff_authorizer)
+@route("/v1/admin/accounts/{account_id}", "GET", authorizer=STAFF_GATE)
 def admin_view(call: Call) -> Any:
     """One account with contact data and status."""
     return flows.admin.view(call.deps, _staff(call), call["account_id"])
 
 
-@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=staff_authorizer)
+@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=STAFF_GATE)
 def admin_contact(call: Call) -> Any:
     """Change email and/or phone, with a reason."""
     return flows.admin.change_contact(call.deps, _staff(call), call["account_id"], call.body, call.lang)
 
 
-@route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=staff_authorizer)
+@route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=STAFF_GATE)
 def admin_unlock(call: Call) -> Any:
     """End a sign-in lock, with a reason."""
     return flows.admin.unlock(call.deps, _staff(call), call["account_id"], call.body)
 
 
-@route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=staff_authorizer)
+@route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=STAFF_GATE)
 def admin_reset(call: Call) -> Any:
     """Close the account and free its email, NIK, phone and KPJ, with a reason."""
-    return flows.admin.reset(call.deps, _staff(call), call["account_id"], call.body)
+    return flows.admin.reset(call.deps, _staff(call, "supervisor"), call["account_id"], call.body)
 
 
-@route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=staff_authorizer)
+@route("/v1/admin/accounts/{account_id}/authenticator/reset", "POST", authorizer=STAFF_GATE)
+def admin_authenticator_reset(call: Call) -> Any:
+    """Turn a member's authenticator off (lost phone), with a reason: supervisors only."""
+    staff = _staff(call, "supervisor")
+    return flows.admin.reset_authenticator(call.deps, staff, call["account_id"], call.body, call.lang)
+
+
+@route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=STAFF_GATE)
 def admin_audit(call: Call) -> Any:
     """The account's audit trail, newest first."""
     return flows.admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)

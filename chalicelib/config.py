@@ -62,6 +62,7 @@ class Settings:
 
     # flows
     flow_ttl: int = 1800
+    second_factor_ttl: int = 300
     registration_flow_ttl: int = 3600
 
     # identity rules
@@ -89,9 +90,13 @@ class Settings:
     # HTTP
     max_body_bytes: int = 16384
 
-    # call center and operations
-    staff_token_ttl: int = 8 * 3600
-    staff_roles: str = "agent,supervisor"
+    # call center: the stage's Cognito staff pool (the template sets these; the local
+    # stack creates the pool in the emulator and sets them itself)
+    staff_pool_id: str = ""
+    staff_client_id: str = ""
+    staff_jwks_url: str = ""  # empty: Cognito's own address for the pool
+
+    # operations
     audit_retention_days: int = 400
     audit_page_size: int = 50
     cleanup_minutes: int = 15

@@ -16,6 +16,7 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import Sender
 from chalicelib.keys import Keys
 from chalicelib.passwords import SecretHasher
+from chalicelib.staff_auth import KeySet, jwks_url, key_set
 from chalicelib.storage.store import Store
 
 
@@ -33,6 +34,12 @@ class Deps:
     def keys(self) -> Keys:
         """Purpose keys derived from the stage secret."""
         return Keys.from_secret(self.secret)
+
+    @cached_property
+    def staff_keys(self) -> KeySet:
+        """The staff pool's signing keys (fetched once per container)."""
+        s = self.settings
+        return key_set(jwks_url(s.region, s.staff_pool_id, s.staff_jwks_url))
 
     @cached_property
     def hasher(self) -> SecretHasher:

@@ -12,6 +12,7 @@ import logging
 import re
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalice import Response
@@ -100,6 +101,15 @@ def error_response(error: ApiError, lang: str) -> Response:
     return json_response(error.status, error.body(lang), error.headers)
 
 
+@dataclass(frozen=True)
+class WithStatus:
+    """A result whose success status differs from the route's usual one (``202`` for a
+    sign-in that needs its second step)."""
+
+    status: int
+    body: Any
+
+
 def respond(handler: Callable[[], Any], lang: str, status: int, retry_seconds: int) -> Response:
     """Run ``handler`` and shape its result or its failure."""
     try:
@@ -114,4 +124,6 @@ def respond(handler: Callable[[], Any], lang: str, status: int, retry_seconds: i
         # Frames only: exception messages can carry request values.
         log.error("unhandled %s at %s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         return error_response(ApiError("internal_error"), lang)
+    if isinstance(result, WithStatus):
+        return json_response(result.status, result.body)
     return json_response(status, result)

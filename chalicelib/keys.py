@@ -24,7 +24,7 @@ class Keys:
     destination: bytes
     token: bytes
     refresh: bytes
-    staff: bytes
+    totp: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -36,7 +36,7 @@ class Keys:
             destination=_derive(master, "destination"),
             token=_derive(master, "access-token"),
             refresh=_derive(master, "refresh-token"),
-            staff=_derive(master, "staff-token"),
+            totp=_derive(master, "authenticator"),
         )
 
 

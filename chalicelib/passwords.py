@@ -55,5 +55,7 @@ class SecretHasher:
     def dummy_hash(self) -> str:
         """A hash to verify against when there is nothing real, so timing tells nothing."""
         if self._dummy is None:
-            self._dummy = self.hash("sandi-dummy-secret-0")
+            import secrets
+
+            self._dummy = self.hash(secrets.token_urlsafe(32))  # of a secret nobody has
         return self._dummy

@@ -82,17 +82,3 @@ def new_refresh_token() -> str:
 def hash_refresh_token(key: bytes, token: str) -> str:
     """How a refresh token is stored."""
     return keyed_hash(key, "refresh", token)
-
-
-STAFF_ISSUER = "sandi-staff"
-
-
-def issue_staff_token(key: bytes, staff_id: str, role: str, now: float, ttl: int) -> str:
-    """A staff bearer token: staff id and role, signed with the staff key."""
-    return _sign(key, STAFF_ISSUER, staff_id, {"role": role}, now, ttl)
-
-
-def read_staff_token(key: bytes, token: str, now: float) -> tuple[str, str] | None:
-    """(staff id, role) of a valid staff token, or None."""
-    payload = _verify(key, STAFF_ISSUER, token, "role", now)
-    return (str(payload["sub"]), str(payload["role"])) if payload else None

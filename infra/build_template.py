@@ -23,7 +23,65 @@ TABLES: list[tuple[str, str, list[tuple[str, str, str]], bool, bool]] = [
     ("SuppressionsTable", "suppressions", [("destination_key", "S", "HASH")], False, False),
     ("AuditTable", "audit", [("subject", "S", "HASH"), ("event_key", "S", "RANGE")], True, False),
 ]
-FUNCTIONS = ("APIHandler", "StaffAuthorizer", "Cleanup", "SesFeedback")
+FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback")
+STAFF_GROUPS = {
+    "agent": "Call-center agents: search, view, change contact data, unlock, read the audit trail",
+    "supervisor": "Supervisors: everything an agent does, plus account and authenticator resets",
+}
+
+
+def _staff_pool() -> dict[str, Any]:
+    """The stage's staff identity: admin-created users, MFA required (TOTP), strong
+    passwords, threat protection, and a console client without a secret."""
+    pool: dict[str, Any] = {
+        "Type": "AWS::Cognito::UserPool",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "UserPoolName": {"Fn::Sub": "${AWS::StackName}-staff"},
+            "UserPoolTier": "PLUS",  # threat protection (formerly advanced security) needs Plus
+            "UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"},
+            "MfaConfiguration": "ON",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]},
+            "Policies": {
+                "PasswordPolicy": {
+                    "MinimumLength": 14,
+                    "RequireUppercase": True,
+                    "RequireLowercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": True,
+                    "TemporaryPasswordValidityDays": 1,
+                    "PasswordHistorySize": 12,
+                }
+            },
+            "UsernameConfiguration": {"CaseSensitive": False},
+            "DeletionProtection": "ACTIVE",
+        },
+    }
+    client = {
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {
+            "UserPoolId": {"Ref": "StaffUserPool"},
+            "ClientName": "console",
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "PreventUserExistenceErrors": "ENABLED",
+            "EnableTokenRevocation": True,
+            "AccessTokenValidity": 15,
+            "IdTokenValidity": 15,
+            "RefreshTokenValidity": 10,
+            "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "hours"},
+        },
+    }
+    resources = {"StaffUserPool": pool, "StaffUserPoolClient": client}
+    for name, description in STAFF_GROUPS.items():
+        resources[f"Staff{name.title()}Group"] = {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Properties": {"UserPoolId": {"Ref": "StaffUserPool"}, "GroupName": name, "Description": description},
+        }
+    return resources
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
@@ -52,6 +110,24 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ]
+    if suffix == "sessions":  # the devices list: an account's sessions, newest first
+        attributes += [
+            {"AttributeName": "account_id", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "N"},
+        ]
+        props["GlobalSecondaryIndexes"].append(
+            {
+                "IndexName": "by_account",
+                "KeySchema": [
+                    {"AttributeName": "account_id", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["device", "last_used_at", "revoked", "epoch", "expires_at"],
+                },
+            }
+        )
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
@@ -100,11 +176,29 @@ def build() -> dict[str, Any]:
     resources["Default5xxResponse"] = _gateway_response(
         "DEFAULT_5XX", "500", "internal_error", "Something went wrong. Please try again later."
     )
+    resources.update(_staff_pool())
     for function in FUNCTIONS:
         # Table names follow the stack name (deploy stage X as stack "sandi-X").
-        resources[function] = {
-            "Properties": {"Environment": {"Variables": {"SANDI_TABLE_PREFIX": {"Fn::Sub": "${AWS::StackName}-"}}}}
+        variables: dict[str, Any] = {"SANDI_TABLE_PREFIX": {"Fn::Sub": "${AWS::StackName}-"}}
+        if function == "APIHandler":
+            variables["SANDI_STAFF_POOL_ID"] = {"Ref": "StaffUserPool"}
+            variables["SANDI_STAFF_CLIENT_ID"] = {"Ref": "StaffUserPoolClient"}
+        resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
+    # API Gateway's Cognito authorizer (declared by app.py) checks tokens of this pool.
+    resources["RestAPI"] = {
+        "Properties": {
+            "DefinitionBody": {
+                "securityDefinitions": {
+                    "StaffPool": {
+                        "x-amazon-apigateway-authorizer": {
+                            "type": "cognito_user_pools",
+                            "providerARNs": [{"Fn::GetAtt": ["StaffUserPool", "Arn"]}],
+                        }
+                    }
+                }
+            }
         }
+    }
     return {"Resources": resources}
 
 

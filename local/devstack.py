@@ -225,19 +225,6 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
-        def do_POST(self) -> None:
-            # Local stage only: mint a staff token with this process's key (make staff-token).
-            if self.path.split("?")[0] != "/api/staff-token":
-                self._send(404, b'{"error": "not found"}', "application/json")
-                return
-            from chalicelib.deps import get_deps
-            from chalicelib.flows import admin
-
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            token = admin.mint(get_deps(), str(body.get("staff") or "agent01"), str(body.get("role") or "agent"))
-            self._send(200, json.dumps({"token": token}).encode(), "application/json")
-
         def do_DELETE(self) -> None:
             if self.path.split("?")[0] == "/api/messages":
                 inbox.clear()
@@ -254,13 +241,19 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
 # --- tables and identities ----------------------------------------------------------
 
 
-def provision() -> None:
-    """Create the tables and verify the SES sender, as a deployed stage has them."""
+def provision(emulator_port: int) -> None:
+    """Create the tables, the staff pool and verify the SES sender, as a deployed stage has them."""
     import boto3
 
     from chalicelib.config import get_settings
     from chalicelib.storage.models import create_tables
+    from local.staff_pool import ensure_pool
 
+    cognito = boto3.client("cognito-idp", region_name=os.environ["AWS_DEFAULT_REGION"])
+    pool_id, client_id = ensure_pool(cognito, os.environ["SANDI_STAGE"])
+    os.environ["SANDI_STAFF_POOL_ID"] = pool_id
+    os.environ["SANDI_STAFF_CLIENT_ID"] = client_id
+    os.environ["SANDI_STAFF_JWKS_URL"] = f"http://127.0.0.1:{emulator_port}/{pool_id}/.well-known/jwks.json"
     settings = get_settings()
     create_tables(settings)
     sender = parseaddr(settings.ses_sender)[1]
@@ -419,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     prepare_environment(emulator.port)
     apply_stage_environment()
-    provision()
+    provision(emulator.port)
 
     inbox_server = InboxServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
     threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out or ROOT / "dist" / args.stage)
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-3")}
+    # chalice imports app.py to read the routes but does not apply the stage's variables
+    # then: the app must know its stage (the staff routes get the Cognito authorizer).
+    env["SANDI_STAGE"] = args.stage
+    env.setdefault("SANDI_SECRET_SSM_PARAM", f"/sandi/{args.stage}/secret-key")
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run(
         [str(chalice), "package", "--stage", args.stage, "--merge-template", "infra/resources.json", str(out)],

@@ -1,37 +1,41 @@
-"""Print a staff bearer token for the running local stack: `make staff-token STAFF=agent01`.
+"""Print a staff bearer token for the running local stack:
+`make staff-token STAFF=agent01 ROLE=agent|supervisor`.
 
-The local stage makes its secret per process, so the token is minted by the running
-stack itself (its inbox server, local only) rather than by this process.
+Creates the staff user in the emulated Cognito pool if needed (in exactly that group),
+signs them in against the pool and prints the access token.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import urllib.request
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Ask the local stack for a token and print it."""
+    """Sign a staff user in against the local pool and print the token."""
+    import boto3
+
+    from local.staff_pool import LOCAL_PASSWORD, staff_token
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("staff", nargs="?", default="agent01")
-    parser.add_argument("--role", default="agent")
-    parser.add_argument("--inbox-port", type=int, default=int(os.environ.get("SANDI_INBOX_PORT", "8025")))
+    parser.add_argument("--role", default="agent", choices=("agent", "supervisor"))
+    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("SANDI_EMULATOR_PORT", "4566")))
     args = parser.parse_args(argv)
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{args.inbox_port}/api/staff-token",
-        data=json.dumps({"staff": args.staff, "role": args.role}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=f"http://127.0.0.1:{args.emulator_port}",
+        region_name=os.environ.get("SANDI_REGION", "ap-southeast-3"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            print(json.load(response)["token"])
-    except OSError as exc:
-        print(f"is `make run` running? ({exc})", file=sys.stderr)
+        print(staff_token(cognito, "local", args.staff, args.role))
+    except Exception as exc:
+        print(f"is `make run` running? ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 1
+    print(f"(user {args.staff}, group {args.role}, password {LOCAL_PASSWORD})", file=sys.stderr)
     return 0
 
 

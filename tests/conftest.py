@@ -92,7 +92,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def deps(mock_aws_env: None, settings: Settings, clock: FakeClock) -> Iterator[Deps]:
+def deps(mock_aws_env: None, settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deps]:
+    import boto3
+    import requests
+
+    from chalicelib import staff_auth
+    from local.staff_pool import ensure_pool
+
+    # The staff pool lives in moto's cognito-idp; its JWKS is fetched over HTTP, which
+    # moto answers in-process for the requests library (not for urllib).
+    monkeypatch.setattr(staff_auth, "_fetch", lambda url: requests.get(url, timeout=5).content)
+    pool_id, client_id = ensure_pool(boto3.client("cognito-idp", region_name=REGION), "local")
+    settings = replace(settings, staff_pool_id=pool_id, staff_client_id=client_id)
     built = build_deps(settings, clock=clock)
     set_deps(built)
     yield built
@@ -335,9 +346,22 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
+def staff_token_for(username: str, role: str) -> str:
+    """A real sign-in of a staff user (created in that group) against the emulated pool."""
+    import boto3
+
+    from local.staff_pool import staff_token
+
+    return staff_token(boto3.client("cognito-idp", region_name=REGION), "local", username, role)
+
+
 @pytest.fixture
 def staff_token(deps: Deps) -> str:
     """A call-center agent's bearer token."""
-    from chalicelib.flows import admin
+    return staff_token_for("agent01", "agent")
 
-    return admin.mint(deps, "agent01", "agent")
+
+@pytest.fixture
+def supervisor_token(deps: Deps) -> str:
+    """A call-center supervisor's bearer token."""
+    return staff_token_for("spv01", "supervisor")

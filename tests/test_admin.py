@@ -11,6 +11,9 @@ from tests.conftest import Api, FakeClock, Journey, Member, Outbox, person
 REASON = {"reason": "caller verified by KTP photo, ticket 4711"}
 
 
+SUPERVISOR_ONLY = ("reset", "authenticator/reset")
+
+
 def routes(account_id: str) -> list[tuple[str, str, dict | None]]:
     base = f"/v1/admin/accounts/{account_id}"
     return [
@@ -18,28 +21,91 @@ def routes(account_id: str) -> list[tuple[str, str, dict | None]]:
         ("GET", base, None),
         ("PATCH", f"{base}/contact", {"phone": "081311112222", **REASON}),
         ("POST", f"{base}/unlock", REASON),
-        ("POST", f"{base}/reset", REASON),
         ("GET", f"{base}/audit", None),
+        ("POST", f"{base}/authenticator/reset", REASON),
+        ("POST", f"{base}/reset", REASON),  # last: the account closes
     ]
 
 
-def test_authorization_matrix(api: Api, member: Member, staff_token: str, deps) -> None:  # type: ignore[no-untyped-def]
-    forged = jwt.encode({"iss": "sandi-staff", "sub": "x", "role": "agent", "iat": 1, "exp": 4_000_000_000}, "k" * 32)
+def _tampered(token: str) -> str:
+    head, _payload, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["cognito:groups"] = ["supervisor"]
+    forged_payload = jwt.encode(claims, "k" * 32, algorithm="HS256").split(".")[1]
+    return f"{head}.{forged_payload}.{signature}"
+
+
+def _other_pool_token() -> str:
+    """A genuine token of another pool (signed by the same emulator key, another issuer)."""
+    import boto3
+
+    from local.staff_pool import ensure_pool, ensure_user, sign_in
+
+    cognito = boto3.client("cognito-idp", region_name="ap-southeast-3")
+    pool_id, client_id = ensure_pool(cognito, "elsewhere")
+    ensure_user(cognito, pool_id, "outsider", "supervisor")
+    return sign_in(cognito, client_id, "outsider")
+
+
+def test_authorization_matrix(
+    api: Api, member: Member, staff_token: str, supervisor_token: str, clock: FakeClock
+) -> None:
+    other_pool = _other_pool_token()
+    refused = {
+        "no token": (None, 401),
+        "garbage": ("Bearer not-a-token", 401),
+        "not bearer": (f"Basic {staff_token}", 401),
+        "tampered signature": (f"Bearer {_tampered(staff_token)}", 401),
+        "another pool": (f"Bearer {other_pool}", 401),
+        "HS256 with the member key": (
+            "Bearer " + jwt.encode({"iss": "x", "sub": "x", "exp": 4_000_000_000, "iat": 1}, "k" * 32),
+            401,
+        ),
+        "a member's token": (f"Bearer {member.access}", 403),
+    }
     for method, path, body in routes(member.account_id):
-        assert api.call(method, path, body).status == 401, (method, path)  # no token
-        assert api.call(method, path, body, headers=member.auth()).status == 403, path  # a user's token
-        assert api.call(method, path, body, headers={"Authorization": f"Bearer {forged}"}).status == 403, path
-    for method, path, body in routes(member.account_id):  # reset last: the account closes
-        answer = api.call(method, path, body, headers={"Authorization": f"Bearer {staff_token}"})
-        assert answer.status == 200, (method, path, answer)
+        for name, (header, status) in refused.items():
+            headers = {"Authorization": header} if header else {}
+            answer = api.call(method, path, body, headers=headers)
+            assert (answer.status, answer.code) == (status, "unauthenticated" if status == 401 else "forbidden"), (
+                name,
+                path,
+            )
+        supervisor_only = any(path.endswith(suffix) for suffix in SUPERVISOR_ONLY)
+        as_agent = api.call(method, path, body, headers={"Authorization": f"Bearer {staff_token}"})
+        assert as_agent.status == (403 if supervisor_only else 200), (path, as_agent)
+        as_supervisor = api.call(method, path, body, headers={"Authorization": f"Bearer {supervisor_token}"})
+        assert as_supervisor.status == 200, (path, as_supervisor)
+    clock.advance(2 * 86400)  # past the pool token's expiry
+    expired = api.get("/v1/admin/accounts?kpj=12345678901", headers={"Authorization": f"Bearer {staff_token}"})
+    assert expired.status == 401 and expired.code == "unauthenticated"
 
 
-def test_unknown_role_is_forbidden(api: Api, member: Member, deps) -> None:  # type: ignore[no-untyped-def]
-    from chalicelib.flows import admin
+def test_a_staff_user_in_no_group_is_forbidden(api: Api, member: Member, deps) -> None:  # type: ignore[no-untyped-def]
+    import boto3
 
-    token = admin.mint(deps, "intern", "viewer")
+    from local.staff_pool import ensure_pool, ensure_user, sign_in
+
+    cognito = boto3.client("cognito-idp", region_name="ap-southeast-3")
+    pool_id, client_id = ensure_pool(cognito, "local")
+    ensure_user(cognito, pool_id, "intern", "agent")
+    cognito.admin_remove_user_from_group(UserPoolId=pool_id, Username="intern", GroupName="agent")
+    token = sign_in(cognito, client_id, "intern")
     answer = api.get(f"/v1/admin/accounts/{member.account_id}", headers={"Authorization": f"Bearer {token}"})
-    assert answer.status == 403
+    assert answer.status == 403 and answer.code == "forbidden"
+
+
+def test_the_pool_keys_are_fetched_once_per_container(api: Api, member: Member, staff_token: str, deps) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(5):
+        assert api.get(f"/v1/admin/accounts/{member.account_id}", headers=staff(staff_token)).status == 200
+    assert deps.staff_keys.fetches == 1
+
+
+def test_audit_names_the_staff_user_and_group(api: Api, member: Member, supervisor_token: str) -> None:
+    api.post(f"/v1/admin/accounts/{member.account_id}/unlock", REASON, headers=staff(supervisor_token))
+    events = api.get(f"/v1/admin/accounts/{member.account_id}/audit", headers=staff(supervisor_token)).body["events"]
+    unlocked = next(e for e in events if e["kind"] == "admin.unlocked")
+    assert unlocked["actor"].startswith("staff:spv01 (supervisor, ") and len(unlocked["actor"]) > 40
 
 
 def staff(token: str) -> dict[str, str]:
@@ -74,8 +140,9 @@ def test_lookup_of_nobody_is_empty(api: Api, staff_token: str) -> None:
 
 
 def test_reset_frees_everything_and_the_person_registers_again(
-    api: Api, member: Member, staff_token: str, journey: Journey
+    api: Api, member: Member, supervisor_token: str, journey: Journey
 ) -> None:
+    staff_token = supervisor_token
     assert (
         api.post(f"/v1/admin/accounts/{member.account_id}/reset", {}, headers=staff(staff_token)).code
         == "validation_error"
@@ -134,7 +201,7 @@ def test_audit_records_who_what_when_why_newest_first(
     kinds = [e["kind"] for e in page["events"]]
     assert kinds == ["admin.unlocked", "signin.success", "credentials.failure"]
     unlocked = page["events"][0]
-    assert unlocked["actor"] == "staff:agent01" and unlocked["reason"] == REASON["reason"]
+    assert unlocked["actor"].startswith("staff:agent01 (agent, ") and unlocked["reason"] == REASON["reason"]
     assert unlocked["client_ip"] == "127.0.0.1" and unlocked["at"]
     rest = api.get(
         f"/v1/admin/accounts/{member.account_id}/audit?cursor={page['next_cursor']}", headers=staff(staff_token)

@@ -188,7 +188,7 @@ def test_a_cancelled_transaction_from_a_conflict_is_retried(api: Api, outbox: Ou
 
 
 def test_signed_in_changes_and_staff_actions_survive_storage_faults(
-    api: Api, outbox: Outbox, member_factory, staff_token: str
+    api: Api, outbox: Outbox, member_factory, supervisor_token: str
 ) -> None:  # type: ignore[no-untyped-def]
     member = member_factory(14)
     auth = member.auth()
@@ -207,7 +207,7 @@ def test_signed_in_changes_and_staff_actions_survive_storage_faults(
         throttled,
         "internal_error",
     )
-    staff = {"Authorization": f"Bearer {staff_token}"}
+    staff = {"Authorization": f"Bearer {supervisor_token}"}
     reason = {"reason": "caller verified, ticket 4711"}
     path = f"/v1/admin/accounts/{member.account_id}"
     check_step(lambda: api.post(f"{path}/unlock", reason, headers=staff), "dynamodb", throttled, "internal_error")

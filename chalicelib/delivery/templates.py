@@ -60,6 +60,18 @@ _ACCOUNT_EXISTS_CHANGE = {
 }
 
 _CHANGED = {
+    "authenticator": {
+        "id": (
+            "Aplikasi autentikator {app} Anda dimatikan",
+            "Aplikasi autentikator untuk akun {app} Anda baru saja dimatikan. Masuk kini cukup dengan kata sandi "
+            "atau PIN.\n\nJika bukan Anda, segera ganti kata sandi dan hubungi call center.",
+        ),
+        "en": (
+            "Your {app} authenticator was turned off",
+            "The authenticator app of your {app} account was just turned off. Signing in now needs only the "
+            "password or PIN.\n\nIf it was not you, change your password at once and call the call center.",
+        ),
+    },
     "password": {
         "id": (
             "Kata sandi {app} Anda telah diubah",
@@ -194,3 +206,25 @@ def email_reminder_sms(lang: str, app: str, masked_email: str) -> str:
 def password_changed_email(lang: str, app: str) -> tuple[str, str]:
     """The notice after a password change."""
     return changed_email("password", lang, app)
+
+
+_DELETED = {
+    "id": (
+        "{app}: akun Anda telah dihapus",
+        "Akun {app} Anda telah dihapus atas permintaan Anda. Data pribadi Anda sudah kami hapus dan semua "
+        "perangkat telah keluar. Email, NIK, nomor ponsel, dan KPJ Anda dapat dipakai untuk mendaftar lagi. "
+        "Jika bukan Anda yang menghapus, segera hubungi call center.",
+    ),
+    "en": (
+        "{app}: your account was deleted",
+        "Your {app} account was deleted at your request. Your personal data has been erased and every device "
+        "signed out. Your email, NIK, phone number and KPJ can be used to register again. If this was not you, "
+        "call the call center at once.",
+    ),
+}
+
+
+def account_deleted_email(lang: str, app: str) -> tuple[str, str]:
+    """The confirmation sent to the old address after a member deleted their account."""
+    subject, body = _DELETED[pick_lang(lang)]
+    return subject.format(app=app), body.format(app=app)

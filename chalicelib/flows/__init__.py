@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # what the lazy attributes are, for the type checker
     from chalicelib.flows import (  # noqa: F401
         admin,
+        authenticator,
         contact_change,
         email_recovery,
         feedback,
+        member,
         operations,
         password_reset,
         pin_reset,

@@ -1,7 +1,8 @@
 """Call-center routes: look up, view, change contact data, unlock, reset, read the audit.
 
-Staff authenticate with their own bearer token (signed with the staff key, carrying
-the staff id and role), checked by the API's authorizer. Every call is audited with
+Staff sign in to the stage's Cognito staff pool (groups ``agent`` and ``supervisor``);
+API Gateway's Cognito authorizer checks their token in deployed stages and every view
+checks it again (``authorize``). Every call is audited with
 who, what, when, why and from where. Staff can never choose a user's password or PIN:
 there is no route for it; a reset closes the account so the person registers again.
 """
@@ -21,10 +22,10 @@ from chalicelib.errors import ApiError, validation_error
 from chalicelib.flows.common import mask_email, mask_phone
 from chalicelib.flows.sessions import notify, profile_view
 from chalicelib.keys import keyed_hash
-from chalicelib.storage import account_claims, claim_key
+from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.tokens import issue_staff_token, read_access_token, read_staff_token
+from chalicelib.tokens import read_access_token
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -42,47 +43,52 @@ LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
 
 @dataclass(frozen=True)
 class Staff:
-    """The authenticated staff member behind an admin call."""
+    """The authenticated staff member behind an admin call (a user of the staff pool)."""
 
-    staff_id: str
-    role: str
+    staff_id: str  # the pool's ``sub``
+    username: str
+    role: str  # agent | supervisor
 
     @property
     def actor(self) -> str:
-        return f"staff:{self.staff_id}"
+        """How audit events name them: username, group and the pool's ``sub``."""
+        return f"staff:{self.username} ({self.role}, {self.staff_id})"
 
 
 # --- authorization ---------------------------------------------------------------------
 
+AGENT = "agent"
+SUPERVISOR = "supervisor"
 
-def authorize(deps: Deps, authorization: str | None) -> Staff | None:
-    """The staff member a bearer token names, or None if it is not a valid staff token.
 
-    Raises ``ApiError("forbidden")`` for a valid *user* token: authenticated, not staff.
+def authorize(deps: Deps, authorization: str | None, need: str = AGENT) -> Staff:
+    """The staff member a bearer token names, allowed to act as ``need``.
+
+    ``401 unauthenticated``: no token, or one that is not a valid token of this stage's
+    staff pool and console client (malformed, forged, expired, another pool).
+    ``403 forbidden``: a member's token, a staff user in neither group, an agent where a
+    supervisor is needed. Groups are read from the token: removing someone from a group
+    takes effect when their access token expires (the pool issues them for 15 minutes).
     """
+    from chalicelib.staff_auth import GROUPS, issuer, verify
+
     scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return None
-    now = deps.clock()
-    claims = read_staff_token(deps.keys.staff, token.strip(), now)
-    if claims is not None:
-        staff_id, role = claims
-        if role not in _roles(deps):
-            raise ApiError("forbidden")
-        return Staff(staff_id, role)
+        raise ApiError("unauthenticated")
     s = deps.settings
-    if read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token.strip(), now) is not None:
+    claims = None
+    if s.staff_pool_id and s.staff_client_id:
+        claims = verify(token, deps.staff_keys, issuer(s.region, s.staff_pool_id), s.staff_client_id, deps.clock())
+    if claims is None:
+        if read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token, deps.clock()) is not None:
+            raise ApiError("forbidden")  # a member, authenticated, not staff
+        raise ApiError("unauthenticated")
+    groups = [g for g in GROUPS if g in claims.groups]
+    role = SUPERVISOR if SUPERVISOR in groups else (AGENT if groups else "")
+    if not role or (need == SUPERVISOR and role != SUPERVISOR):
         raise ApiError("forbidden")
-    return None
-
-
-def _roles(deps: Deps) -> set[str]:
-    return {r.strip() for r in deps.settings.staff_roles.split(",") if r.strip()}
-
-
-def mint(deps: Deps, staff_id: str, role: str = "agent") -> str:
-    """A staff token (the local stage's ``make staff-token``; an IdP's job in production)."""
-    return issue_staff_token(deps.keys.staff, staff_id, role, deps.clock(), deps.settings.staff_token_ttl)
+    return Staff(claims.sub, claims.username, role)
 
 
 # --- views -----------------------------------------------------------------------------
@@ -254,34 +260,50 @@ def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> d
 def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Close the account and free its email, NIK, phone and KPJ, in one transaction.
 
-    The record stays (closed) for the audit trail; every session ends (epoch).
+    The personal data is erased at once, as a member's own deletion erases it (see
+    docs/data-protection.md): the person registers again with a new account, and the
+    audit trail keeps who reset it, when and why. Every session ends (epoch).
     """
+    from chalicelib.flows.member import erase_in, scrub_events
+
     reason = _reason(body)
     account = _account(deps, account_id)
     now = deps.clock()
     if account.status != "active":
         raise ApiError("wrong_state", {"state": account.status})
     txn = Txn()
-    txn.update(
-        "account",
-        AccountModel(account_id),
-        [
-            AccountModel.status.set("closed"),
-            AccountModel.session_epoch.add(1),
-            AccountModel.updated_at.set(now),
-        ],
-        AccountModel.status == "active",
-    )
-    claims = account_claims(email_key(account.email), account.nik_hash, account.phone, account.kpj)
-    for kind, key in claims.items():
-        txn.delete(kind, ClaimModel(key), ClaimModel.account_id == account_id)
+    erase_in(txn, account, "closed", now)
     txn.put("audit", audit.for_account(deps, "admin.reset", account_id, now, staff.actor, reason))
+    scrub_events(deps, account_id)
     try:
         deps.store.commit(txn)
     except Conflict as exc:
         raise ApiError("wrong_state", {"state": "changed"}) from exc
-    account.status = "closed"
-    return account_view(account, now)
+    tombstone = AccountModel(account_id, status="closed", created_at=account.created_at, updated_at=now)
+    return account_view(tombstone, now)
+
+
+def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Turn a member's authenticator off (a lost phone): supervisors only, with a reason;
+    the member is told by email."""
+    from chalicelib.flows.authenticator import off_actions
+
+    reason = _reason(body)
+    account = _account(deps, account_id)
+    if account.status != "active":
+        raise ApiError("wrong_state", {"state": account.status})
+    now = deps.clock()
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account_id),
+        [*off_actions(), AccountModel.updated_at.set(now)],
+        AccountModel.status == "active",
+    )
+    txn.put("audit", audit.for_account(deps, "admin.authenticator_reset", account_id, now, staff.actor, reason))
+    deps.store.commit(txn)
+    notify(deps, account.email or "", templates.changed_email("authenticator", lang, deps.settings.app_name))
+    return account_view(_account(deps, account_id), now)
 
 
 def audit_log(deps: Deps, staff: Staff, account_id: str, query: dict[str, str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from chalicelib.storage.models import AccountModel, CounterModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import Collector, digit_runs, parse_text, password_problems
 
-Kind = Literal["password", "pin"]
+Kind = Literal["password", "pin", "code"]  # code: an authenticator or recovery code
 
 
 def lock_duration(deps: Deps, lock_count: int) -> int:
@@ -69,24 +69,45 @@ def _refused(deps: Deps, guard: Guard, kind: Kind, now: float) -> ApiError:
     return retry_after("account_locked", lock_duration(deps, int(getattr(item, "lock_count", 0) or 0)))
 
 
+def reserve(deps: Deps, guard: Guard, kind: Kind, now: float) -> Any:
+    """Count one check on the guard *before* it is made; the item as it now stands, or
+    the 401/423 that says why no check may be made."""
+    s = deps.settings
+    if guard.known:
+        base = AccountModel.account_id.exists() & (AccountModel.status == "active")
+        extra: list[Action] = []
+    else:
+        dummy = deps.hasher.dummy_hash()
+        base = CounterModel.status.does_not_exist() | (CounterModel.status == "guard")
+        extra = [
+            *CounterModel.expiry_actions(now + s.login_guard_ttl),
+            CounterModel.status.set("guard"),
+            CounterModel.password_hash.set(CounterModel.password_hash | dummy),
+            CounterModel.pin_hash.set(CounterModel.pin_hash | dummy),
+        ]
+    try:
+        return deps.store.reserve_attempt(guard.model, guard.key, now, s.max_failed_logins, kind == "pin", base, extra)
+    except Conflict as exc:
+        raise _refused(deps, guard, kind, now) from exc
+
+
 def check_secret(deps: Deps, guard: Guard, kind: Kind, secret: str, now: float) -> AccountModel:
     """The account if ``secret`` is its password/PIN; else 401 or 423 (and the count rises).
 
     A login with no account goes through the same steps on its guard item (reserve,
-    argon2 against a dummy hash, the same failure writes), so it answers the same
-    statuses after the same number of tries, in the same time.
+    argon2 against a hash of nothing anyone knows, the same failure writes), so it
+    answers the same statuses after the same number of tries, in the same time.
     """
-    s = deps.settings
-    base = (AccountModel.account_id.exists() & (AccountModel.status == "active")) if guard.known else None
-    extra = [] if guard.known else CounterModel.expiry_actions(now + s.login_guard_ttl)
-    try:
-        item = deps.store.reserve_attempt(guard.model, guard.key, now, s.max_failed_logins, kind == "pin", base, extra)
-    except Conflict as exc:
-        raise _refused(deps, guard, kind, now) from exc
-    stored = (item.password_hash if kind == "password" else item.pin_hash) if guard.known else None
+    item = reserve(deps, guard, kind, now)
+    stored = item.password_hash if kind == "password" else item.pin_hash
     if deps.hasher.verify(stored, normalize_secret(secret)) and guard.known:
         return item  # type: ignore[no-any-return]
-    raise _record_wrong(deps, guard, item, kind, now)
+    raise wrong(deps, guard, item, kind, now)
+
+
+def wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
+    """Record a wrong secret or code (strikes, a lock) and the error that answers it."""
+    return _record_wrong(deps, guard, item, kind, now)
 
 
 def _record_wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:

@@ -11,20 +11,23 @@ resend to the same or the other channel under the resend rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from chalicelib import limits
+from chalicelib import limits, otp
+from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError
-from chalicelib.flows import common
+from chalicelib.errors import ApiError, validation_error
+from chalicelib.flows import authenticator, common
+from chalicelib.flows.authenticator import Use
 from chalicelib.flows.common import Outgoing
 from chalicelib.flows.sessions import new_pin
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, FlowModel
-from chalicelib.storage.store import Txn
+from chalicelib.storage.store import Conflict, Txn, challenge_of, fill_challenge, in_states, live_flow, set_challenge
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -42,7 +45,11 @@ CHOOSE_CHANNEL = "choose_channel"
 CODE_VERIFICATION = "code_verification"
 NEW_PIN = "new_pin"
 COMPLETED = "completed"
-CHANNELS: dict[str, Literal["email", "sms"]] = {"email": "email", "sms": "sms"}
+CHANNELS: dict[str, Literal["email", "sms", "authenticator"]] = {
+    "email": "email",
+    "sms": "sms",
+    "authenticator": "authenticator",
+}
 
 
 def _lifetime(deps: Deps) -> int:
@@ -51,7 +58,15 @@ def _lifetime(deps: Deps) -> int:
 
 def _identity_limits(deps: Deps, nik_hash: str, client_ip: str) -> list[Limit]:
     s = deps.settings
-    found = [Limit("nik", "identity#nik#" + nik_hash, s.identity_attempts_per_nik, 3600, rolling=True)]
+    found = [
+        Limit(
+            "nik",
+            "identity#nik#" + keyed_hash(deps.keys.destination, "nik-limit", nik_hash),
+            s.identity_attempts_per_nik,
+            3600,
+            rolling=True,
+        )
+    ]
     if s.client_limits_enabled and client_ip:
         client = "identity#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
         found.append(Limit("client", client, s.identity_attempts_per_client, 3600))
@@ -73,6 +88,8 @@ def _view(deps: Deps, flow: FlowModel) -> dict[str, Any]:
         {"channel": "email", "destination": common.mask_email(data["email"])},
         {"channel": "sms", "destination": common.mask_phone(data["phone"])},
     ]
+    if data.get("authenticator"):
+        channels.append({"channel": "authenticator"})
     return common.flow_view(deps, flow, {"channels": channels})
 
 
@@ -94,7 +111,7 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     flow: FlowModel | None = None
     if matched:
         assert account is not None
-        data = {"email": account.email, "phone": account.phone}
+        data = {"email": account.email, "phone": account.phone, "authenticator": bool(account.totp_secret)}
         flow = common.new_flow(FLOW_TYPE, CHOOSE_CHANNEL, now, _lifetime(deps), lang, data, account.account_id)
 
     def build(txn: Txn) -> None:
@@ -120,19 +137,58 @@ def send(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: s
     allowed = (CHOOSE_CHANNEL, CODE_VERIFICATION)
     common.require_state(flow, *allowed)
     data = common.flow_data(flow)
+    bound = common.contact_check(flow.account_id or "-", data["email"], data["phone"])
+    if channel == "authenticator":
+        if not data.get("authenticator"):
+            raise validation_error({"channel": ["invalid_channel"]})
+        return _view(deps, _await_authenticator(deps, flow, now, allowed, bound))
     destination = data["email"] if channel == "email" else data["phone"]
     outgoing = Outgoing(channel, destination, FLOW_TYPE, "code", client_ip)
-    bound = common.contact_check(flow.account_id or "-", data["email"], data["phone"])
     flow = common.send_challenge(
         deps, flow, outgoing, lang, now, allowed, CODE_VERIFICATION, _lifetime(deps), also=bound
     )
     return _view(deps, flow)
 
 
-def _channel(value: str) -> Literal["email", "sms"]:
+def _channel(value: str) -> Literal["email", "sms", "authenticator"]:
     if value not in CHANNELS:
         raise FieldError("invalid_channel")
     return CHANNELS[value]
+
+
+def _await_authenticator(
+    deps: Deps, flow: FlowModel, now: float, allowed: tuple[str, ...], bound: Callable[[Txn], None]
+) -> FlowModel:
+    """Choosing the authenticator sends nothing: the challenge waits for a code the
+    member's app shows, under the same attempt limit and lifetime as a sent code."""
+    current = challenge_of(flow)
+    challenge = otp.Challenge(
+        channel="authenticator",
+        destination="",
+        code_id=otp.new_code_id(),
+        code_hash="",
+        expires_at=now + deps.settings.code_ttl,
+        resend_at=now,
+        attempts=0,
+        sends=current.sends if current else 0,
+        delivery="delivered",  # nothing travels: the code is already on the member's phone
+    )
+    moves = [
+        *set_challenge(challenge),
+        FlowModel.state.set(CODE_VERIFICATION),
+        FlowModel.updated_at.set(now),
+        *FlowModel.expiry_actions(now + _lifetime(deps)),
+    ]
+    txn = Txn()
+    txn.update("flow", FlowModel(flow.flow_id), moves, live_flow(flow.flow_id, FLOW_TYPE, now) & in_states(allowed))
+    bound(txn)
+    try:
+        deps.store.commit(txn)
+    except Conflict as exc:
+        raise ApiError("flow_expired" if "contact" in exc.labels else "wrong_state", {}) from exc
+    fill_challenge(flow, challenge)
+    flow.state, flow.updated_at, flow.expires_at = CODE_VERIFICATION, now, to_datetime(now + _lifetime(deps))
+    return flow
 
 
 def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -140,12 +196,35 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     code = required(body, "code", parse_code)
     now = deps.clock()
 
+    used: list[Use] = []
+
+    def by_authenticator(flow: FlowModel, typed: str) -> bool:
+        if flow.ch_channel != "authenticator":
+            return common.sent_code_check(deps)(flow, typed)
+        account = deps.store.get(AccountModel, flow.account_id or "-")
+        use = authenticator.use_of(deps, account, typed, now) if account is not None else None
+        used.extend([use] if use else [])
+        return use is not None
+
     def bound(txn: Txn, flow: FlowModel) -> None:
         data = common.flow_data(flow)
-        common.contact_check(flow.account_id or "-", data["email"], data["phone"])(txn)
+        condition = (AccountModel.status == "active") & common.contact_bound(data["email"], data["phone"])
+        if used:  # one write on the account: the binding and the code's single use together
+            txn.update("contact", AccountModel(flow.account_id or "-"), used[0].actions, condition & used[0].condition)
+        else:
+            txn.check("contact", AccountModel, flow.account_id or "-", condition)
 
     flow = common.verify_code(
-        deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PIN, _lifetime(deps), also=bound
+        deps,
+        flow_id,
+        FLOW_TYPE,
+        CODE_VERIFICATION,
+        code,
+        now,
+        NEW_PIN,
+        _lifetime(deps),
+        also=bound,
+        check=by_authenticator,
     )
     return _view(deps, flow)
 

@@ -135,7 +135,13 @@ def _profile_limits(deps: Deps, flow_id: str, profile: dict[str, Any], client_ip
     per_value, hour = s.profile_attempts_per_value, 3600
     found = [
         Limit("flow", f"profile#flow#{flow_id}", s.profile_attempts_per_flow, _lifetime(deps), rolling=True),
-        Limit("nik", "profile#nik#" + profile["nik_hash"], per_value, hour, rolling=True),
+        Limit(
+            "nik",
+            "profile#nik#" + keyed_hash(deps.keys.destination, "nik-limit", profile["nik_hash"]),
+            per_value,
+            hour,
+            rolling=True,
+        ),
         Limit("kpj", "profile#kpj#" + keyed_hash(deps.keys.nik, "kpj", profile["kpj"]), per_value, hour, rolling=True),
     ]
     if s.client_limits_enabled and client_ip:

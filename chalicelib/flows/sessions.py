@@ -19,13 +19,15 @@ from chalicelib import audit, limits
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
+from chalicelib.devices import describe
 from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable
 from chalicelib.flows import credentials
 from chalicelib.flows.credentials import Kind
+from chalicelib.http import WithStatus
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
-from chalicelib.storage.models import AccountModel, SessionModel
+from chalicelib.storage.models import AccountModel, FlowModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token, read_access_token
 from chalicelib.validation import (
@@ -82,6 +84,8 @@ def new_session(deps: Deps, account: AccountModel, now: float, device: str = "")
         refresh_hash=hash_refresh_token(deps.keys.refresh, secret),
         spent=[],
         created_at=now,
+        last_used_at=now,
+        device=describe(device),
         revoked=False,
     )
     item.expire_at(now + min(deps.settings.refresh_token_ttl, deps.settings.session_max_age))
@@ -100,6 +104,7 @@ def profile_view(account: AccountModel) -> dict[str, Any]:
         "kpj": account.kpj,
         "membership_type": account.membership_type,
         "pin_set": bool(account.pin_hash) and not account.pin_disabled,
+        "authenticator_enabled": bool(account.totp_secret),
         "created_at": rfc3339(account.created_at),
     }
 
@@ -146,7 +151,7 @@ def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
     ]
 
 
-def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any]:
+def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any] | WithStatus:
     """Email or KPJ with a password or PIN; one answer for every kind of wrong login.
 
     A login with no account is checked against its own guard item, so it is locked
@@ -161,6 +166,10 @@ def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str =
     owner = deps.store.claim_owner(claim)
     guard = credentials.account_guard(owner) if owner else credentials.login_guard(deps, claim)
     account = credentials.check_secret(deps, guard, kind, secret, now)
+    if account.totp_secret:
+        # The check stays counted until the second step succeeds: a right password
+        # does not buy an authenticator guesser a fresh five.
+        return WithStatus(202, _second_factor_flow(deps, account, kind, device, now))
     session, tokens = new_session(deps, account, now, device)
     txn = Txn()
     txn.update(
@@ -171,7 +180,75 @@ def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str =
     )
     txn.put("session", session)
     txn.put("audit", audit.for_account(deps, "signin.success", account.account_id, now, details={"method": kind}))
-    credentials.commit_after_check(deps, account.account_id, txn)
+    try:
+        credentials.commit_after_check(deps, account.account_id, txn)
+    except Conflict as exc:
+        raise ApiError("invalid_credentials") from exc  # closed or deleted between the check and now
+    return tokens
+
+
+SIGN_IN = "sign_in"
+SECOND_FACTOR = "second_factor"
+
+
+def _second_factor_flow(deps: Deps, account: AccountModel, kind: Kind, device: str, now: float) -> dict[str, Any]:
+    from chalicelib.flows import common
+
+    data = {"method": kind, "device": describe(device)}
+    flow = common.new_flow(SIGN_IN, SECOND_FACTOR, now, deps.settings.second_factor_ttl, "id", data, account.account_id)
+    txn = Txn()
+    txn.put("flow", flow, FlowModel.flow_id.does_not_exist())
+    txn.put(
+        "audit",
+        audit.for_account(deps, "signin.second_factor_asked", account.account_id, now, details={"method": kind}),
+    )
+    deps.store.commit(txn)
+    return common.flow_view(deps, flow)
+
+
+def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The authenticator (or a recovery) code after a right password or PIN: the session.
+
+    Wrong codes count toward the same account lockout as wrong passwords; the flow is
+    bound to its account and lives five minutes.
+    """
+    from chalicelib.flows import authenticator, common
+
+    code = required(body, "code", parse_text)
+    now = deps.clock()
+    flow = common.load_flow(deps, flow_id, SIGN_IN, now)
+    common.require_state(flow, SECOND_FACTOR)
+    guard = credentials.account_guard(flow.account_id or "-")
+    account = credentials.reserve(deps, guard, "code", now)
+    use = authenticator.use_of(deps, account, code, now)
+    if use is None:
+        error = credentials.wrong(deps, guard, account, "code", now)
+        raise ApiError("invalid_code") if error.key == "invalid_credentials" else error
+    data = common.flow_data(flow)
+    session, tokens = new_session(deps, account, now, "")
+    session.device = str(data.get("device") or "Unknown device")
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account.account_id),
+        [*credentials.reset_actions(), *use.actions],
+        (AccountModel.status == "active") & use.condition,
+    )
+    txn.update(
+        "flow",
+        FlowModel(flow_id),
+        [FlowModel.state.set("completed"), FlowModel.updated_at.set(now)],
+        FlowModel.state == SECOND_FACTOR,
+    )
+    txn.put("session", session)
+    details = {"method": str(data.get("method") or ""), "second_factor": "recovery" if use.recovery else "totp"}
+    txn.put("audit", audit.for_account(deps, "signin.success", account.account_id, now, details=details))
+    try:
+        credentials.commit_after_check(deps, account.account_id, txn)
+    except Conflict as exc:
+        if "flow" in exc.labels:
+            raise ApiError("wrong_state", {"state": "completed"}) from exc
+        raise ApiError("invalid_code") from exc  # the same code won in a parallel request
     return tokens
 
 
@@ -253,6 +330,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
         [
             SessionModel.refresh_hash.set(hash_refresh_token(deps.keys.refresh, new_secret)),
             SessionModel.spent.set([*(session.spent or []), presented][-SPENT_KEPT:]),  # type: ignore[arg-type]
+            SessionModel.last_used_at.set(now),  # the devices list, in the write the refresh makes anyway
             *SessionModel.expiry_actions(min(now + deps.settings.refresh_token_ttl, ends)),
         ],
         (SessionModel.refresh_hash == presented) & (SessionModel.revoked == False),  # noqa: E712

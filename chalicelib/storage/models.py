@@ -15,9 +15,10 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.clock import to_datetime
@@ -82,19 +83,21 @@ class AccountModel(_Base):
         table_name = "accounts"
 
     account_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute(default="active")
-    email = UnicodeAttribute()
-    phone = UnicodeAttribute()
-    full_name = UnicodeAttribute()
-    birth_date = UnicodeAttribute()
-    nik_hash = UnicodeAttribute()
-    nik_masked = UnicodeAttribute()
-    kpj = UnicodeAttribute()
-    membership_type = UnicodeAttribute()
-    password_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # active | closed (staff reset) | deleted (by the member)
+    # personal data: every one of these is erased when the account is deleted or reset
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    full_name = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
+    nik_hash = UnicodeAttribute(null=True)
+    nik_masked = UnicodeAttribute(null=True)
+    kpj = UnicodeAttribute(null=True)
+    membership_type = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
     pin_hash = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
+    erased_at = NumberAttribute(null=True)
     # sign-in protection: wrong secrets in a row (reserved before each check), lock
     failed_logins = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
@@ -103,6 +106,11 @@ class AccountModel(_Base):
     pin_disabled = BooleanAttribute(default=False)
     # sessions made under another epoch are void (password change, reset, closure)
     session_epoch = NumberAttribute(default=0)
+    # the authenticator app: secrets sealed (AES-GCM), recovery codes as keyed hashes
+    totp_secret = UnicodeAttribute(null=True)
+    totp_pending = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
 
 
 class ClaimModel(_Base):
@@ -149,6 +157,17 @@ class FlowModel(_Expiring):
     ch_notice = BooleanAttribute(null=True)
 
 
+class SessionsByAccount(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """An account's sessions (the devices list), with what the list shows."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = IncludeProjection(["device", "last_used_at", "revoked", "epoch", "expires_at"])
+
+    account_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
 class SessionModel(_Expiring):
     """A signed-in session: one refresh-token family.
 
@@ -160,12 +179,15 @@ class SessionModel(_Expiring):
         table_name = "sessions"
 
     by_expiry = _expiry_index("Session")
+    by_account = SessionsByAccount()
     session_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     epoch = NumberAttribute(default=0)
     refresh_hash = UnicodeAttribute()
     spent = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[var-annotated]
     created_at = NumberAttribute()
+    last_used_at = NumberAttribute(null=True)  # sign-in, then every refresh (in the same write)
+    device = UnicodeAttribute(null=True)  # a short description from the User-Agent, never the header
     revoked = BooleanAttribute(default=False)
 
 
@@ -189,6 +211,11 @@ class CounterModel(_Expiring):
     lock_count = NumberAttribute(null=True)
     pin_failures = NumberAttribute(null=True)
     pin_disabled = BooleanAttribute(null=True)
+    # a guard is shaped like an account where the sign-in path reads it: a status and
+    # argon2 hashes (of nothing anyone knows) to verify against, so both paths do alike
+    status = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    pin_hash = UnicodeAttribute(null=True)
 
 
 class SuppressionModel(_Base):

@@ -315,6 +315,18 @@ class Store:
         return items, (items[-1].event_key if more and items else None)
 
     @_guard
+    def scrub_audit(self, item: AuditModel, keep: frozenset[str]) -> None:
+        """Remove what is personal from one audit event: the client address and any
+        detail not in ``keep`` (the event, its time, actor and reason stay)."""
+        details = item.details.as_dict() if hasattr(item.details, "as_dict") else dict(item.details or {})
+        AuditModel(item.subject, item.event_key).update(
+            actions=[
+                AuditModel.client_ip.remove(),
+                AuditModel.details.set({k: v for k, v in details.items() if k in keep}),
+            ]
+        )
+
+    @_guard
     def suppress(self, destination_key: str, reason: str, now: float) -> None:
         """Record that a destination bounced or complained."""
         SuppressionModel(destination_key, reason=reason, created_at=now).save()
@@ -383,6 +395,12 @@ class Store:
                 return False
             raise
         return True
+
+    @_guard
+    def account_sessions(self, account_id: str, limit: int = 100) -> list[SessionModel]:
+        """An account's sessions, newest first (the index is eventually consistent: a
+        session made this instant may be missing; its revocation is read from the item)."""
+        return list(SessionModel.by_account.query(account_id, scan_index_forward=False, limit=limit))
 
     @_guard
     def claim_owner(self, claim_key: str) -> str | None:
