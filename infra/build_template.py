@@ -30,6 +30,17 @@ STAFF_GROUPS = {
 }
 
 
+# Shared with the local stage's emulated pool (local/staff_pool.py).
+STAFF_PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumLength": 14,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+    "TemporaryPasswordValidityDays": 1,
+}
+
+
 def _staff_pool() -> dict[str, Any]:
     """The stage's staff identity: admin-created users, MFA required (TOTP), strong
     passwords, threat protection, and a console client without a secret."""
@@ -45,17 +56,7 @@ def _staff_pool() -> dict[str, Any]:
             "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
             "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
             "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]},
-            "Policies": {
-                "PasswordPolicy": {
-                    "MinimumLength": 14,
-                    "RequireUppercase": True,
-                    "RequireLowercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": True,
-                    "TemporaryPasswordValidityDays": 1,
-                    "PasswordHistorySize": 12,
-                }
-            },
+            "Policies": {"PasswordPolicy": {**STAFF_PASSWORD_POLICY, "PasswordHistorySize": 12}},
             "UsernameConfiguration": {"CaseSensitive": False},
             "DeletionProtection": "ACTIVE",
         },

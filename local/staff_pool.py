@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.build_template import STAFF_PASSWORD_POLICY
+
 GROUPS = ("agent", "supervisor")
 LOCAL_PASSWORD = "Sandi-Staff-Lokal-1!"  # the local stage only: documented in the README
 
@@ -29,16 +31,7 @@ def ensure_pool(cognito: Any, stage: str) -> tuple[str, str]:
             PoolName=name,
             MfaConfiguration="ON",
             AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
-            Policies={
-                "PasswordPolicy": {
-                    "MinimumLength": 14,
-                    "RequireUppercase": True,
-                    "RequireLowercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": True,
-                    "TemporaryPasswordValidityDays": 1,
-                }
-            },
+            Policies={"PasswordPolicy": STAFF_PASSWORD_POLICY},
         )["UserPool"]["Id"]
         for group in GROUPS:
             cognito.create_group(UserPoolId=pool_id, GroupName=group)

@@ -161,13 +161,21 @@ def test_common_pins_are_refused(api: Api, member: Member, pin: str) -> None:
     assert answer.status == 422 and answer.body["error"]["details"]["fields"]["pin"] == ["too_common"]
 
 
-def test_forgot_pin_refuses_common_pins_too(api: Api, member: Member, outbox: Outbox) -> None:
+def _to_new_pin(api: Api, member: Member, outbox: Outbox) -> str:
+    """A forgot-PIN flow driven to its new-PIN step (by email)."""
     who = member.who
-    flow_id = api.post(
-        "/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}
-    ).body["flow_id"]
+    flow_id = str(
+        api.post("/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}).body[
+            "flow_id"
+        ]
+    )
     api.post(f"/v1/pin-resets/{flow_id}/send", {"channel": "email"})
-    api.post(f"/v1/pin-resets/{flow_id}/verify", {"code": outbox.email_code(who.email)})
+    assert api.post(f"/v1/pin-resets/{flow_id}/verify", {"code": outbox.email_code(who.email)}).status == 200
+    return flow_id
+
+
+def test_forgot_pin_refuses_common_pins_too(api: Api, member: Member, outbox: Outbox) -> None:
+    flow_id = _to_new_pin(api, member, outbox)
     answer = api.post(f"/v1/pin-resets/{flow_id}/complete", {"pin": "147258", "pin_confirmation": "147258"})
     assert answer.status == 422 and answer.body["error"]["details"]["fields"]["pin"] == ["too_common"]
 
@@ -245,12 +253,7 @@ def test_a_pin_with_a_trailing_newline_is_a_field_error(api: Api, member: Member
     body = {"pin": "13579\n", "pin_confirmation": "13579\n", "password": member.who.password}
     answer = api.put("/v1/me/pin", body, headers=member.auth())
     assert answer.status == 422 and answer.body["error"]["details"]["fields"]["pin"] == ["invalid_format"]
-    who = member.who
-    flow_id = api.post(
-        "/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}
-    ).body["flow_id"]
-    api.post(f"/v1/pin-resets/{flow_id}/send", {"channel": "email"})
-    api.post(f"/v1/pin-resets/{flow_id}/verify", {"code": outbox.email_code(who.email)})
+    flow_id = _to_new_pin(api, member, outbox)
     answer = api.post(f"/v1/pin-resets/{flow_id}/complete", {"pin": "13579\n", "pin_confirmation": "13579\n"})
     assert answer.status == 422
 
