@@ -85,6 +85,57 @@ def _staff_pool() -> dict[str, Any]:
     return resources
 
 
+def _event_key() -> dict[str, Any]:
+    """The KMS key of the event topics: the account administers it, SES may encrypt what
+    it publishes (for this account only), SNS may use it for its own delivery."""
+    account_root = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    key = {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": {"Fn::Sub": "${AWS::StackName}: SES and SMS event topics"},
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": account_root},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "SesPublishesEvents",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ses.amazonaws.com"},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    },
+                    {
+                        "Sid": "SnsDeliversEvents",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    },
+                ],
+            },
+        },
+    }
+    alias = {
+        "Type": "AWS::KMS::Alias",
+        "Properties": {
+            "AliasName": {"Fn::Sub": "alias/${AWS::StackName}-events"},
+            "TargetKeyId": {"Ref": "EventTopicKey"},
+        },
+    }
+    return {"EventTopicKey": key, "EventTopicKeyAlias": alias}
+
+
 def _error_body(code: str, message: str) -> dict[str, Any]:
     return {"application/json": json.dumps({"error": {"code": code, "message": message}})}
 
@@ -154,11 +205,13 @@ def build() -> dict[str, Any]:
     resources: dict[str, Any] = {
         logical: _table(suffix, keys, ttl, index) for logical, suffix, keys, ttl, index in TABLES
     }
+    resources.update(_event_key())
     resources["SesFeedbackTopic"] = {
         "Type": "AWS::SNS::Topic",
         "Properties": {
             "TopicName": {"Fn::Sub": "${AWS::StackName}-ses-feedback"},
-            "KmsMasterKeyId": "alias/aws/sns",
+            # A customer managed key: SES cannot publish to a topic under alias/aws/sns.
+            "KmsMasterKeyId": {"Ref": "EventTopicKey"},
         },
     }
     # API Gateway's own answers, in the contract's shape (English: no request language here).

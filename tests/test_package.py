@@ -85,3 +85,18 @@ def test_staff_pool_and_its_authorizer(package: Path) -> None:
     )
     member_ops = [op for path, ops in body["paths"].items() if path.startswith("/v1/me") for op in ops.values()]
     assert member_ops and not any("security" in op for op in member_ops)
+
+
+def test_the_ses_topic_uses_a_customer_key_that_ses_may_use(package: Path) -> None:
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    assert resources["SesFeedbackTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "EventTopicKey"}
+    key = resources["EventTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    for sid, service in (("SesPublishesEvents", "ses.amazonaws.com"), ("SnsDeliversEvents", "sns.amazonaws.com")):
+        statement = by_sid[sid]
+        assert statement["Principal"] == {"Service": service}
+        assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]  # nothing more
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    services = [s for s in key["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    assert len(services) == 2  # no other service may use the key
