@@ -167,7 +167,8 @@ def registration_resend_phone(call: Call) -> Any:
 @route("/v1/registrations/{flow_id}/complete", "POST", 201)
 def registration_complete(call: Call) -> Any:
     """Password; the account is created and signed in."""
-    return flows.registration.complete(call.deps, call["flow_id"], call.body)
+    device = call.headers.get("user-agent") or ""
+    return flows.registration.complete(call.deps, call["flow_id"], call.body, device)
 
 
 # --- sessions and the signed-in user ------------------------------------------------------

@@ -189,6 +189,16 @@ def test_no_session_survives_a_deletion_racing_sign_ins_and_refreshes(local_stac
     assert late.status_code == 401
 
 
+def test_the_session_of_a_new_registration_names_its_device(api: Api, journey: Journey, outbox: Outbox) -> None:
+    who = person(44)
+    flow = journey.to_password(who)
+    body = {"password": who.password, "password_confirmation": who.password}
+    done = api.post(f"/v1/registrations/{flow}/complete", body, headers={"User-Agent": ANDROID})
+    token = done.body["session"]["access_token"]
+    listed = api.get("/v1/me/sessions", headers={"Authorization": f"Bearer {token}"}).body["sessions"]
+    assert [s["device"] for s in listed] == ["Chrome on Android 14"]
+
+
 @pytest.mark.parametrize("agent", ["", "x" * 5000, "<script>alert(1)</script>", "curl/8.4.0"])
 def test_odd_user_agents_give_a_short_description(api: Api, member: Member, agent: str) -> None:
     session = _sign_in(api, member, agent)

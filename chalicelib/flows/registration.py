@@ -238,7 +238,7 @@ def resend_phone(deps: Deps, flow_id: str, lang: str, client_ip: str = "") -> di
     return common.flow_view(deps, flow)
 
 
-def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def complete(deps: Deps, flow_id: str, body: dict[str, Any], device: str = "") -> dict[str, Any]:
     """Create the account, claim its unique values and sign the person in."""
     now = deps.clock()
     flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
@@ -260,7 +260,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         created_at=now,
         updated_at=now,
     )
-    session, tokens = new_session(deps, account, now)
+    session, tokens = new_session(deps, account, now, device)
     txn = Txn()
     txn.put("account", account, AccountModel.account_id.does_not_exist())
     claims = account_claims(email_key(account.email), account.nik_hash, account.phone, account.kpj)
