@@ -135,10 +135,9 @@ def _calls(email: str, kpj: str, post: Callable[[dict[str, str]], Callable[[], i
 
 def over_http(n: int = 60) -> dict[str, Any]:
     """Against ``python -m local.devstack`` over loopback, as an attacker would measure."""
-    import boto3
     import requests
 
-    from local.devstack import running
+    from local.devstack import emulator_client, running
     from tests.conftest import person
     from tests.stack_client import StackClient
 
@@ -149,13 +148,7 @@ def over_http(n: int = 60) -> dict[str, Any]:
         pin = {"pin": "580147", "pin_confirmation": "580147", "password": who.password}
         client.call("PUT", "/v1/me/pin", pin, token=token)
         http = requests.Session()
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=urls.emulator,
-            region_name="ap-southeast-3",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        )
+        dynamodb = emulator_client("dynamodb", urls.emulator)
 
         def post(body: dict[str, str]) -> Callable[[], int]:
             return lambda: http.post(urls.api + "/v1/sessions", json=body, timeout=30).status_code

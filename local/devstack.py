@@ -331,6 +331,19 @@ class Urls:
     emulator: str
 
 
+def emulator_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of a running stack's emulator at ``endpoint`` (fake credentials)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=os.environ.get("SANDI_REGION", REGION),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     import socket

@@ -14,8 +14,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Sign a staff user in against the local pool and print the token."""
-    import boto3
-
+    from local.devstack import emulator_client
     from local.staff_pool import LOCAL_PASSWORD, staff_token
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,13 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="agent", choices=("agent", "supervisor"))
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("SANDI_EMULATOR_PORT", "4566")))
     args = parser.parse_args(argv)
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=f"http://127.0.0.1:{args.emulator_port}",
-        region_name=os.environ.get("SANDI_REGION", "ap-southeast-3"),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    cognito = emulator_client("cognito-idp", f"http://127.0.0.1:{args.emulator_port}")
     try:
         print(staff_token(cognito, "local", args.staff, args.role))
     except Exception as exc:

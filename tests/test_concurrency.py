@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
-
+from local.devstack import emulator_client
 from tests.conftest import LocalStack, person
 from tests.stack_client import StackClient
 
 
 def _dynamodb(stack: LocalStack):  # type: ignore[no-untyped-def]
-    return boto3.client("dynamodb", endpoint_url=stack.emulator, region_name="ap-southeast-3")
+    return emulator_client("dynamodb", stack.emulator)
 
 
 def test_twenty_parallel_wrong_guesses_evaluate_at_most_five(local_stack: LocalStack) -> None:

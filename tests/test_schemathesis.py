@@ -11,18 +11,10 @@ from tests.conftest import ROOT, LocalStack
 
 
 def test_no_generated_request_gets_a_server_error(local_stack: LocalStack, tmp_path: Path) -> None:
-    import boto3
-
+    from local.devstack import emulator_client
     from local.staff_pool import staff_token
 
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=local_stack.emulator,
-        region_name="ap-southeast-3",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    staff = staff_token(cognito, "local", "fuzzer", "supervisor")
+    staff = staff_token(emulator_client("cognito-idp", local_stack.emulator), "local", "fuzzer", "supervisor")
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "schemathesis"),

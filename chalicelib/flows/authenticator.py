@@ -10,7 +10,6 @@ conditional write when used. Wrong codes count toward the account lockout.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +25,6 @@ from chalicelib.flows.sessions import after_recheck, authenticate, notify, reche
 from chalicelib.storage.models import AccountModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import parse_text, required
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,7 +95,7 @@ def confirm(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict
     secret = totp.unseal(deps.keys.totp, account.account_id, account.totp_pending or "")
     step = totp.matching_step(secret, code.strip(), now, -1)
     if step is None:
-        raise _wrong_code(credentials.wrong(deps, guard, account, "code", now))
+        raise credentials.wrong_code(deps, guard, account, now)
     codes = totp.new_recovery_codes()
     hashes = {totp.recovery_hash(deps.keys.totp, account.account_id, c) for c in codes}
     actions = [
@@ -121,11 +118,6 @@ def confirm(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict
     return {"enabled": True, "recovery_codes": codes}
 
 
-def _wrong_code(error: ApiError) -> ApiError:
-    """A wrong authenticator code is ``422 invalid_code`` unless it ended in a lock."""
-    return ApiError("invalid_code") if error.key == "invalid_credentials" else error
-
-
 def turn_off(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
     """The member turns it off with the password and a current or recovery code."""
     signed = authenticate(deps, authorization)
@@ -137,7 +129,7 @@ def turn_off(deps: Deps, authorization: str | None, body: dict[str, Any], lang: 
         if not enabled(account):
             credentials.settle_success(deps, account)
             raise ApiError("wrong_state", {"state": "authenticator_off"})
-        raise _wrong_code(credentials.wrong(deps, credentials.account_guard(account.account_id), account, "code", now))
+        raise credentials.wrong_code(deps, credentials.account_guard(account.account_id), account, now)
     txn = Txn()
     txn.update(
         "account",

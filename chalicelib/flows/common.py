@@ -381,7 +381,6 @@ def start_flow(
     lang: str,
     now: float,
     also: Callable[[Txn], None] | None = None,
-    bound: Condition | None = None,
 ) -> FlowModel:
     """Create a flow with its first challenge and send it (one transaction, then the send).
 

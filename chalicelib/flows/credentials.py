@@ -105,12 +105,14 @@ def check_secret(deps: Deps, guard: Guard, kind: Kind, secret: str, now: float) 
     raise wrong(deps, guard, item, kind, now)
 
 
+def wrong_code(deps: Deps, guard: Guard, item: Any, now: float) -> ApiError:
+    """Record a wrong authenticator or recovery code: ``422 invalid_code``, or the lock it ended in."""
+    error = wrong(deps, guard, item, "code", now)
+    return ApiError("invalid_code") if error.key == "invalid_credentials" else error
+
+
 def wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
     """Record a wrong secret or code (strikes, a lock) and the error that answers it."""
-    return _record_wrong(deps, guard, item, kind, now)
-
-
-def _record_wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
     error = _count_wrong(deps, guard, item, kind, now)
     event = "account.locked" if error.key == "account_locked" else "credentials.failure"
     details = {

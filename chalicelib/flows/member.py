@@ -10,7 +10,6 @@ both are best effort, after the erasure has happened.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from chalicelib import audit
@@ -24,8 +23,6 @@ from chalicelib.storage import account_claims
 from chalicelib.storage.models import AccountModel, AuditModel, ClaimModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import email_key
-
-log = logging.getLogger(__name__)
 
 # What an account keeps once erased: its id, its status and the times.
 PERSONAL = (

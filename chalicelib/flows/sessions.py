@@ -222,8 +222,7 @@ def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict
     account = credentials.reserve(deps, guard, "code", now)
     use = authenticator.use_of(deps, account, code, now)
     if use is None:
-        error = credentials.wrong(deps, guard, account, "code", now)
-        raise ApiError("invalid_code") if error.key == "invalid_credentials" else error
+        raise credentials.wrong_code(deps, guard, account, now)
     data = common.flow_data(flow)
     session, tokens = new_session(deps, account, now, "")
     session.device = str(data.get("device") or "Unknown device")
