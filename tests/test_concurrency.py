@@ -62,7 +62,7 @@ def test_five_parallel_completions_for_one_nik_create_one_account(local_stack: L
     assert sorted(results, key=str) == sorted([(201, None)] + [(409, "nik_registered")] * 4, key=str)
     db = _dynamodb(local_stack)
     accounts = db.scan(TableName="sandi-local-accounts")["Items"]
-    ours = [a for a in accounts if a["email"]["S"] in {p.email for p in people}]
+    ours = [a for a in accounts if a.get("email", {}).get("S") in {p.email for p in people}]  # tombstones have none
     assert len(ours) == 1
     nik_claim = db.get_item(TableName="sandi-local-claims", Key={"claim_key": {"S": "nik#" + ours[0]["nik_hash"]["S"]}})
     assert nik_claim["Item"]["account_id"] == ours[0]["account_id"]
