@@ -1,15 +1,24 @@
 # Sandi: `make run` serves the local stack, `make test` runs every test.
-PYTHON ?= python3.11
+# The Lambda runtime's minor version (3.12: SnapStart supports it). The venv uses the
+# same one, found on PATH or among pyenv's versions (pyenv shims answer only for the
+# selected version, so each candidate is run once to see that it works).
+PYTHON_MINOR := 3.12
+PYTHON ?= $(shell for p in python$(PYTHON_MINOR) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_MINOR).*/bin/python$(PYTHON_MINOR) /usr/local/bin/python$(PYTHON_MINOR) /usr/bin/python$(PYTHON_MINOR); do "$$p" -c 'import sys; assert sys.version_info[:2] == tuple(map(int, "$(PYTHON_MINOR)".split(".")))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+MARK   := $(VENV)/.python-$(PYTHON_MINOR)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench load clean staff-token package
+.PHONY: run test lint typecheck check bench load clean staff-token staff-user package screenshots
 
-$(PY):
+# A venv of another minor version (an older checkout's) is replaced, not reused.
+$(MARK):
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_MINOR) not found (PATH or pyenv); install it, or make PYTHON=/path/to/python$(PYTHON_MINOR)"; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
+	touch $(MARK)
 
-$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+$(STAMP): requirements.txt requirements-dev.txt $(MARK)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
@@ -22,12 +31,25 @@ ROLE  ?= agent
 staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admin routes)
 	@$(PY) -m local.staff_token $(STAFF) --role $(ROLE)
 
+staff-user: staff-token  ## the same: creates STAFF in group ROLE (password in the README) and prints a token
+
 STAGE ?= dev
 package: $(STAMP)  ## dist/$(STAGE)/sam.json + deployment.zip, no AWS credentials needed
 	$(PY) -m local.package --stage $(STAGE)
 
-test: $(STAMP)  ## the whole suite
+# The browser tests drive Debian's chromium (Playwright's own browser download does not
+# work here): installed from Debian's packages when missing, as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+test: $(STAMP) $(CHROMIUM)  ## the whole suite (browser tests included)
 	$(PY) -m pytest
+
+screenshots: $(STAMP) $(CHROMIUM)  ## the console's main screens -> docs/console/*.png
+	SANDI_SCREENSHOT_DIR=docs/console $(PY) -m pytest -p no:xdist tests/test_console.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
 
-from chalicelib import audit, flows, logs
+from chalicelib import audit, flows, logs, warm, web
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
 from chalicelib.errors import ApiError
@@ -462,3 +462,47 @@ def cleanup(event: Any) -> dict[str, Any]:
     deps = get_deps()
     report = purge.run(deps.clock(), deps.settings.cleanup_batch)
     return {"read": report.read, "purged": report.purged, "complete": report.complete}
+
+
+# --- the call-center console and the API reference (static pages) -----------------------
+
+
+def _page(section: str, name: str) -> Response:
+    request = app.current_request
+    assert request is not None
+    path = str(request.context.get("path") or "")
+    if name == "" and not path.endswith("/"):
+        # The pages use relative links: /console must become /console/ (with the stage prefix).
+        return Response("", status_code=301, headers={"Location": path + "/", "Cache-Control": "no-cache"})
+    status, headers, body = web.asset(get_settings(), section, name)
+    return Response(body.decode("utf-8"), status_code=status, headers={**headers})
+
+
+@app.route("/console", methods=["GET"])
+def console_page() -> Response:
+    """The call-center console (sign-in, search, account card, actions, audit trail)."""
+    return _page("console", "")
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_asset(name: str) -> Response:
+    """The console's script, style sheet and configuration."""
+    return _page("console", name)
+
+
+@app.route("/docs", methods=["GET"])
+def docs_page() -> Response:
+    """The API reference for mobile developers, rendering /v1/openapi.json."""
+    return _page("docs", "")
+
+
+@app.route("/docs/{name}", methods=["GET"])
+def docs_asset(name: str) -> Response:
+    """The reference's renderer (Swagger UI, vendored) and its start-up script."""
+    return _page("docs", name)
+
+
+# --- container init ------------------------------------------------------------------
+# Last, after every route: what every request needs is loaded now (or, under SnapStart,
+# everything, before the snapshot). See chalicelib/warm.py.
+warm.at_init(get_settings())

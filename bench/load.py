@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)  # when each request ended (time.time)
     by_kind: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -45,6 +47,7 @@ class Tally:
                 code = "?"
         with self.lock:
             self.latencies.append(seconds)
+            self.finished_at.append(time.time())
             self.by_kind[kind] += 1
             if response.status_code not in ok and code not in INTENDED_4XX:
                 self.errors.append(f"{kind}: {response.status_code} {code}")
@@ -67,7 +70,8 @@ class Client:
 
     def code_for(self, to: str) -> str:
         for _ in range(50):
-            messages = self.http.get(self.inbox + "/api/messages", timeout=10).json()["messages"]
+            query = {"to": to, "limit": "1"}
+            messages = self.http.get(self.inbox + "/api/messages", params=query, timeout=10).json()["messages"]
             for m in messages:
                 if m["to"] == to:
                     return str(m["body"].split()[0])
@@ -181,6 +185,12 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
 
+    def minute_p50(first: bool) -> float:
+        """p50 (ms) of the requests that ended in the run's first or last 60 seconds."""
+        edge = started + 60 if first else started + elapsed - 60
+        inside = [s for s, at in zip(tally.latencies, tally.finished_at, strict=True) if (at < edge) == first]
+        return float(statistics.median(inside)) * 1000 if inside else 0.0
+
     return {
         "seconds": round(elapsed, 1),
         "clients": clients,
@@ -189,6 +199,8 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         "p50_ms": pct(0.5),
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
+        "first_minute_p50_ms": minute_p50(first=True),
+        "last_minute_p50_ms": minute_p50(first=False),
         "by_kind": dict(tally.by_kind),
         "errors": len(tally.errors),
         "error_samples": tally.errors[:5],
@@ -207,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms;"
         f" by kind {r['by_kind']}"
+    )
+    print(
+        f"  p50 of the first minute {r['first_minute_p50_ms']:.0f} ms, of the last minute"
+        f" {r['last_minute_p50_ms']:.0f} ms (a flat stack: about the same)"
     )
     print(f"  unintended errors: {r['errors']} {r['error_samples']}")
     print(f"  tables: {r['tables']}; most messages to one destination: {r['most_to_one']}")

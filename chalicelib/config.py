@@ -95,6 +95,7 @@ class Settings:
     staff_pool_id: str = ""
     staff_client_id: str = ""
     staff_jwks_url: str = ""  # empty: Cognito's own address for the pool
+    staff_idp_endpoint: str = ""  # empty: https://cognito-idp.<region>.amazonaws.com/ (the console signs in there)
 
     # operations
     audit_retention_days: int = 400

@@ -61,7 +61,8 @@ def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | 
             SesEmailSender(lambda: aws.client("ses", settings.region), settings.ses_sender),
             SnsSmsSender(lambda: aws.client("sns", settings.region), settings.sms_sender_id),
         )
-    store = Store(lambda: Connection(region=settings.region))
+    connection = Connection(region=settings.region)
+    store = Store(lambda: aws.share(connection))
     return Deps(settings=settings, store=store, sender=sender, clock=clock or system_clock, secret=secret)
 
 

@@ -63,7 +63,7 @@ class Collector:
             raise validation_error(self.errors)
 
 
-def required(body: dict[str, Any], name: str, rule: Callable[[Any], T]) -> T:
+def required[T](body: dict[str, Any], name: str, rule: Callable[[Any], T]) -> T:
     """One required field of ``body`` through ``rule``, or ``422 validation_error``."""
     fields = Collector(body)
     value = fields.field(name, rule)

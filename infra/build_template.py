@@ -24,6 +24,7 @@ TABLES: list[tuple[str, str, list[tuple[str, str, str]], bool, bool]] = [
     ("AuditTable", "audit", [("subject", "S", "HASH"), ("event_key", "S", "RANGE")], True, False),
 ]
 FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback")
+LIVE_ALIAS = "live"
 STAFF_GROUPS = {
     "agent": "Call-center agents: search, view, change contact data, unlock, read the audit trail",
     "supervisor": "Supervisors: everything an agent does, plus account and authenticator resets",
@@ -237,7 +238,16 @@ def build() -> dict[str, Any]:
         if function == "APIHandler":
             variables["SANDI_STAFF_POOL_ID"] = {"Ref": "StaffUserPool"}
             variables["SANDI_STAFF_CLIENT_ID"] = {"Ref": "StaffUserPoolClient"}
-        resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
+        resources[function] = {
+            "Properties": {
+                "Environment": {"Variables": variables},
+                # SnapStart restores a snapshot of the primed init (chalicelib/warm.py) for
+                # every new container; it applies to published versions, which the alias
+                # points at (API Gateway, the schedule and the topic invoke the alias).
+                "SnapStart": {"ApplyOn": "PublishedVersions"},
+                "AutoPublishAlias": LIVE_ALIAS,
+            }
+        }
     # API Gateway's Cognito authorizer (declared by app.py) checks tokens of this pool.
     resources["RestAPI"] = {
         "Properties": {

@@ -97,6 +97,10 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        from local.emulator_fixes import fast_transactions
+
+        fast_transactions()
+
         class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return
@@ -114,10 +118,18 @@ class Emulator:
 
 
 class Inbox:
-    """Every email and SMS the emulator's SES and SNS accepted, newest first."""
+    """Every email and SMS the emulator's SES and SNS accepted, newest first.
+
+    Incremental: after each emulator request only messages beyond the ones already
+    taken are read (SES keeps a list, SNS an insertion-ordered dict; both only grow
+    until cleared), so the cost of a request does not grow with the inbox.
+    """
 
     def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
+        self._messages: list[dict[str, Any]] = []  # arrival order
+        self._by_to: dict[str, list[dict[str, Any]]] = {}
+        self._ses_taken = 0
+        self._sms_taken = 0
         self._lock = threading.Lock()
 
     @staticmethod
@@ -129,38 +141,47 @@ class Inbox:
         region = os.environ.get("AWS_DEFAULT_REGION", REGION)
         return ses_backends[DEFAULT_ACCOUNT_ID][region], sns_backends[DEFAULT_ACCOUNT_ID][region]
 
-    def _raw(self) -> list[dict[str, Any]]:
-        ses, sns = self._backends()
-        out: list[dict[str, Any]] = []
-        for message in list(ses.sent_messages):
-            to = (getattr(message, "destinations", None) or {}).get("ToAddresses") or [""]
-            out.append(
-                {
-                    "id": f"email-{message.id}",
-                    "channel": "email",
-                    "to": to[0],
-                    "subject": getattr(message, "subject", None),
-                    "body": getattr(message, "body", ""),
-                }
-            )
-        for message_id, (phone, text) in list(sns.sms_messages.items()):
-            out.append({"id": f"sms-{message_id}", "channel": "sms", "to": phone, "subject": None, "body": text})
-        return out
+    @staticmethod
+    def _email(message: Any) -> dict[str, Any]:
+        to = (getattr(message, "destinations", None) or {}).get("ToAddresses") or [""]
+        return {
+            "id": f"email-{message.id}",
+            "channel": "email",
+            "to": to[0],
+            "subject": getattr(message, "subject", None),
+            "body": getattr(message, "body", ""),
+        }
 
     def stamp_new(self) -> None:
-        """Record the arrival time of messages not seen before."""
+        """Take the messages that arrived since the last call, stamped with the time now."""
+        import itertools
+
+        ses, sns = self._backends()
+        if len(ses.sent_messages) == self._ses_taken and len(sns.sms_messages) == self._sms_taken:
+            return
         now = time.time()
         with self._lock:
-            for position, message in enumerate(self._raw()):
+            emails = [self._email(m) for m in ses.sent_messages[self._ses_taken :]]
+            texts = list(itertools.islice(sns.sms_messages.items(), self._sms_taken, None))
+            self._ses_taken += len(emails)
+            self._sms_taken += len(texts)
+            sms = [
+                {"id": f"sms-{mid}", "channel": "sms", "to": phone, "subject": None, "body": text}
+                for mid, (phone, text) in texts
+            ]
+            for position, message in enumerate(emails + sms):
                 # position keeps the order of messages that arrived in the same request
-                self._seen.setdefault(message["id"], now + position * 1e-6)
+                message["sent_at"] = now + position * 1e-6
+                self._messages.append(message)
+                self._by_to.setdefault(message["to"], []).append(message)
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The contract's message list, newest first."""
+    def messages(self, to: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The contract's message list, newest first; only those to ``to``, at most ``limit``."""
         self.stamp_new()
         with self._lock:
-            listed = [dict(m, sent_at=self._seen[m["id"]]) for m in self._raw() if m["id"] in self._seen]
-        listed.sort(key=lambda m: m["sent_at"], reverse=True)
+            source = self._by_to.get(to, []) if to is not None else self._messages
+            newest = source[-limit:] if limit else source
+            listed = [dict(m) for m in reversed(newest)]
         for m in listed:
             m["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m["sent_at"]))
         return listed
@@ -171,7 +192,9 @@ class Inbox:
         with self._lock:
             ses.sent_messages.clear()
             sns.sms_messages.clear()
-            self._seen.clear()
+            self._messages.clear()
+            self._by_to.clear()
+            self._ses_taken = self._sms_taken = 0
 
 
 def _inbox_page(messages: list[dict[str, Any]]) -> str:
@@ -190,11 +213,15 @@ def _inbox_page(messages: list[dict[str, Any]]) -> str:
         "<title>Sandi local inbox</title><style>body{font-family:sans-serif;margin:1em}"
         "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px;"
         "vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0}</style></head><body>"
-        f"<h1>Sandi local inbox</h1><p>{len(messages)} message(s), newest first. "
-        "JSON: <code>GET /api/messages</code>; empty it with <code>DELETE /api/messages</code>.</p>"
+        f"<h1>Sandi local inbox</h1><p>The newest {len(messages)} message(s), newest first. "
+        "JSON: <code>GET /api/messages</code> (optional <code>?to=</code>, <code>&amp;limit=</code>); "
+        "empty it with <code>DELETE /api/messages</code>.</p>"
         "<table><tr><th>sent at</th><th>channel</th><th>to</th><th>subject</th><th>body</th></tr>"
         f"{rows}</table></body></html>"
     )
+
+
+PAGE_LIMIT = 200  # the newest messages the HTML page shows (the JSON API has them all)
 
 
 class InboxServer(ThreadingHTTPServer):
@@ -217,11 +244,16 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            if path == "/api/messages":
-                self._send(200, json.dumps({"messages": inbox.messages()}).encode(), "application/json")
-            elif path == "/":
-                self._send(200, _inbox_page(inbox.messages()).encode(), "text/html; charset=utf-8")
+            from urllib.parse import parse_qs, urlsplit
+
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            limit = int(query["limit"]) if query.get("limit", "").isdigit() else None
+            if url.path == "/api/messages":  # optional ?to=<address or E.164>&limit=<n>
+                listed = inbox.messages(query.get("to"), limit)
+                self._send(200, json.dumps({"messages": listed}).encode(), "application/json")
+            elif url.path == "/":
+                self._send(200, _inbox_page(inbox.messages(limit=PAGE_LIMIT)).encode(), "text/html; charset=utf-8")
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
@@ -254,6 +286,7 @@ def provision(emulator_port: int) -> None:
     os.environ["SANDI_STAFF_POOL_ID"] = pool_id
     os.environ["SANDI_STAFF_CLIENT_ID"] = client_id
     os.environ["SANDI_STAFF_JWKS_URL"] = f"http://127.0.0.1:{emulator_port}/{pool_id}/.well-known/jwks.json"
+    os.environ["SANDI_STAFF_IDP_ENDPOINT"] = f"http://127.0.0.1:{emulator_port}/"  # the console signs in here
     settings = get_settings()
     create_tables(settings)
     sender = parseaddr(settings.ses_sender)[1]
@@ -354,14 +387,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(log_path: Path, start_timeout: float = 60) -> Iterator[Urls]:
-    """``python -m local.devstack`` on free ports, healthy, stopped on exit."""
+def running(log_path: Path, start_timeout: float = 60, extra_env: dict[str, str] | None = None) -> Iterator[Urls]:
+    """``python -m local.devstack`` on free ports, healthy, stopped on exit (``extra_env``: more variables)."""
     import subprocess
     import urllib.request
 
     ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
     env.update({k: str(v) for k, v in ports.items()})
+    env.update(extra_env or {})
     urls = Urls(*(f"http://127.0.0.1:{ports[k]}" for k in ports))
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

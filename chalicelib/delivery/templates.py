@@ -203,6 +203,17 @@ def email_reminder_sms(lang: str, app: str, masked_email: str) -> str:
     return _EMAIL_REMINDER[pick_lang(lang)].format(app=app, email=masked_email)
 
 
+_PHONE_NOW_YOURS = {
+    "id": "Nomor ini sekarang terdaftar untuk akun {app} Anda. Bukan Anda? Hubungi care center {app}.",
+    "en": "This number is now registered to your {app} account. Not you? Call the {app} care center.",
+}
+
+
+def phone_changed_sms(lang: str, app: str) -> str:
+    """The notice to a number that was just put on an account (by the call center)."""
+    return _PHONE_NOW_YOURS[pick_lang(lang)].format(app=app)
+
+
 def password_changed_email(lang: str, app: str) -> tuple[str, str]:
     """The notice after a password change."""
     return changed_email("password", lang, app)

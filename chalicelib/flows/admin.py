@@ -20,7 +20,7 @@ from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.flows.common import mask_email, mask_phone
-from chalicelib.flows.sessions import notify, profile_view
+from chalicelib.flows.sessions import notify, notify_sms, profile_view
 from chalicelib.keys import keyed_hash
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
@@ -233,6 +233,7 @@ def _tell(deps: Deps, account: AccountModel, email: str | None, phone: str | Non
         notify(deps, email, message)  # and the new one
     if phone is not None:
         notify(deps, email or account.email, templates.changed_email("phone", lang, app, mask_phone(phone)))
+        notify_sms(deps, phone, templates.phone_changed_sms(lang, app))  # the new number hears of it too
 
 
 def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:

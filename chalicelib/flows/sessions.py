@@ -370,7 +370,7 @@ def recheck_password(deps: Deps, signed: Signed, body: dict[str, Any], field: st
     return credentials.check_secret(deps, guard, "password", password, deps.clock())
 
 
-def after_recheck(deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:
+def after_recheck[T](deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:
     """Run the request's own rules once the password was right; if they refuse, the
     right password still ends the run of wrong ones (the reserved check is settled)."""
     try:
@@ -450,6 +450,14 @@ def change_password(deps: Deps, authorization: str | None, body: dict[str, Any],
     except Conflict as exc:
         raise ApiError("unauthenticated") from exc  # the session was voided meanwhile
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
+
+
+def notify_sms(deps: Deps, phone: str, text: str) -> None:
+    """An SMS notice after a change is already stored; a failure is logged, not raised."""
+    try:
+        deps.sender.send_sms(phone, text)
+    except DeliveryFailed:
+        log.warning("notice sms not sent")
 
 
 def notify(deps: Deps, email: str, message: tuple[str, str]) -> None:

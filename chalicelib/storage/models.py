@@ -21,6 +21,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib import aws
 from chalicelib.clock import to_datetime
 from chalicelib.config import Settings
 
@@ -54,6 +55,13 @@ class _Base(Model):
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
         max_retry_attempts = 2
+
+    @classmethod
+    def _get_connection(cls):  # type: ignore[no-untyped-def]
+        """PynamoDB's table connection, sending through the container's one DynamoDB client."""
+        table = super()._get_connection()
+        aws.share(table.connection)
+        return table
 
 
 class _Expiring(_Base):

@@ -49,7 +49,7 @@ class Conflict(Exception):
         super().__init__(",".join(sorted(self.labels)))
 
 
-def _guard(fn: F) -> F:
+def _guard[F: Callable[..., Any]](fn: F) -> F:
     """Turn DynamoDB failures other than a refused condition into StorageUnavailable."""
 
     @functools.wraps(fn)
@@ -199,16 +199,13 @@ def in_states(states: Iterable[str]) -> Condition:
 class Store:
     """Reads and conditional writes over the stage's tables."""
 
-    def __init__(self, connection_factory: Callable[[], Any]) -> None:
-        self._connection_factory = connection_factory
-        self._connection: Any = None
+    def __init__(self, connection: Callable[[], Any]) -> None:
+        self._connection = connection
 
     @property
     def connection(self) -> Any:
-        """The low-level connection used for transactions (created once)."""
-        if self._connection is None:
-            self._connection = self._connection_factory()
-        return self._connection
+        """The low-level connection used for transactions (``connection()`` at each use)."""
+        return self._connection()
 
     # --- reads -------------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""One fresh interpreter's cold request, run by bench/cold_request.py (not imported).
+
+    python bench/cold_child.py app    JOB.json   # import app, one request via the handler
+    python bench/cold_child.py record JOB.json   # the same, writing the AWS calls it made
+    python bench/cold_child.py floor  JOB.json   # plain boto3, one session, those calls
+
+Prints one JSON line: the import/first-request split (ms) and the answer's status.
+Kept free of project imports on the floor side: the floor is what a hand-written
+Lambda with boto3 would load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+started = time.perf_counter()
+mode, job_path = sys.argv[1], sys.argv[2]
+with open(job_path) as f:
+    job = json.load(f)
+
+
+class Context:
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    function_name = "sandi-bench-APIHandler"
+    memory_limit_in_mb = 1024
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 15000
+
+
+def run_app(record: bool) -> dict[str, object]:
+    calls: list[dict[str, object]] = []
+    if record:  # on the shared session before the app makes any client (unmeasured run)
+        from chalicelib import aws
+
+        def keep(params: dict[str, object], model: object, **_: object) -> None:
+            service = model.service_model.service_name  # type: ignore[attr-defined]
+            calls.append({"service": service, "operation": model.name, "params": params})  # type: ignore[attr-defined]
+
+        aws.session().register("before-parameter-build", keep)
+    import app
+
+    imported = time.perf_counter()
+    answer = app.app(job["event"], Context())
+    done = time.perf_counter()
+    if record:
+        with open(job["calls_path"], "w") as f:
+            json.dump(calls, f)
+    return {
+        "import_ms": (imported - started) * 1000,
+        "request_ms": (done - imported) * 1000,
+        "status": answer["statusCode"],
+    }
+
+
+def run_floor() -> dict[str, object]:
+    import boto3
+    from botocore import xform_name
+    from botocore.exceptions import ClientError
+
+    imported = time.perf_counter()
+    session = boto3.session.Session()
+    clients: dict[str, object] = {}
+    if job.get("argon2"):
+        from argon2 import PasswordHasher
+
+        a = job["argon2"]
+        hasher = PasswordHasher(time_cost=a["time_cost"], memory_cost=a["memory_cost"], parallelism=a["parallelism"])
+    with open(job["calls_path"]) as f:
+        calls = json.load(f)
+    for i, call in enumerate(calls):
+        service = call["service"]
+        if service not in clients:
+            clients[service] = session.client(service)
+        try:
+            getattr(clients[service], xform_name(call["operation"]))(**call["params"])
+        except ClientError:
+            pass  # a refused condition is still the same round trip
+        if job.get("argon2") and i == job["argon2"]["after_call"]:
+            hasher.verify(a["hash"], a["secret"])
+    done = time.perf_counter()
+    return {"import_ms": (imported - started) * 1000, "request_ms": (done - imported) * 1000, "status": 0}
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory (VmHWM starts afresh at exec, unlike ru_maxrss)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+result = run_floor() if mode == "floor" else run_app(record=mode == "record")
+print(json.dumps({**result, "peak_mib": peak_mib()}), flush=True)
+# A Lambda container is never torn down after its first request: neither side pays an
+# interpreter shutdown (garbage collection of every module) in the measured time.
+os._exit(0)

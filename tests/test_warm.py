@@ -1,0 +1,109 @@
+"""Container init and SnapStart: what is primed, and that restored copies share no randomness.
+
+A SnapStart restore starts many containers from one memory image. ``os.fork`` after
+the runtime's before-snapshot hooks ran makes the same thing on one machine: two
+processes with byte-identical memory. Everything the app draws at random must still
+differ between them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCRIPT = r"""
+import json, os, sys
+import snapshot_restore_py
+import app  # the init phase: routes, and under SnapStart only the hook registration
+
+hooks = snapshot_restore_py.get_before_snapshot()
+before = {"hooks": len(hooks), "ses_loaded": "chalicelib.flows.registration" in sys.modules}
+for func, args, kwargs in hooks:  # what the runtime does before taking the snapshot
+    func(*args, **kwargs)
+from chalicelib import aws
+primed = {
+    "modules": sorted(m for m in ("chalicelib.flows.registration", "chalicelib.flows.sessions", "argon2", "jwt")
+                      if m in sys.modules),
+    "clients": sorted(aws._clients),
+}
+
+def draw():
+    from chalicelib import limits, otp, tokens, totp
+    from chalicelib.config import get_settings
+    from chalicelib.flows import common
+    from chalicelib.passwords import SecretHasher
+    return {
+        "code": otp.generate_code(),
+        "code_id": otp.new_code_id(),
+        "flow_id": common.new_flow_id(),
+        "refresh_token": tokens.new_refresh_token(),
+        "access_token": tokens.issue_access_token(b"k" * 32, "i", "a", "acc", "ses", 1.0, 60),
+        "argon2_salt": SecretHasher(get_settings()).hash("Sama-Sama-1").split("$")[-2],
+        "totp_secret": totp.new_secret(),
+        "sealed_secret": totp.seal(b"k" * 32, "acc", "JBSWY3DPEHPK3PXP"),
+        "recovery_codes": totp.new_recovery_codes(),
+        "limit_stamp": limits._stamp(1.0),
+    }
+
+copies = []
+for _ in range(2):  # two containers restored from the same snapshot
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, json.dumps(draw()).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    copies.append(json.loads(data))
+print(json.dumps({"before": before, "primed": primed, "copies": copies}))
+"""
+
+
+def _run(initialization: str) -> dict[str, object]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SANDI_", "AWS_"))},
+        "SANDI_STAGE": "dev",
+        "SANDI_SECRET_KEY": "a-fixed-stage-secret-as-read-from-ssm",
+        "SANDI_STAFF_POOL_ID": "ap-southeast-3_test",
+        "SANDI_STAFF_CLIENT_ID": "console",
+        "AWS_DEFAULT_REGION": "ap-southeast-3",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization,
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_snapstart_primes_every_journey_in_the_snapshot_hook_and_copies_share_no_randomness() -> None:
+    result = _run("snap-start")
+    before, primed, copies = result["before"], result["primed"], result["copies"]
+    assert before == {"hooks": 1, "ses_loaded": False}  # import only registers the hook
+    assert primed["modules"] == ["argon2", "chalicelib.flows.registration", "chalicelib.flows.sessions", "jwt"]  # type: ignore[index]
+    assert {"dynamodb@ap-southeast-3", "ses@ap-southeast-3", "sns@ap-southeast-3"} <= set(primed["clients"])  # type: ignore[index]
+    first, second = copies  # type: ignore[misc]
+    for name, value in first.items():
+        if value is not None:
+            assert value != second[name], f"two restored containers drew the same {name}"
+    assert set(first["recovery_codes"]).isdisjoint(second["recovery_codes"])
+
+
+def test_an_ordinary_cold_start_primes_only_what_every_request_needs() -> None:
+    result = _run("on-demand")
+    assert result["before"] == {"hooks": 0, "ses_loaded": False}
+    primed = result["primed"]
+    assert primed["clients"] == ["dynamodb@ap-southeast-3"]  # type: ignore[index]
+    assert primed["modules"] == []  # type: ignore[index]
