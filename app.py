@@ -378,8 +378,15 @@ def email_recovery_start(call: Call) -> Any:
 
 @app.on_sns_message(topic=get_settings().ses_feedback_topic)
 def ses_feedback(event: Any) -> None:
-    """Bounces and complaints from SES suppress the address."""
+    """SES events: bounces and complaints suppress the address; outcomes move challenges."""
     flows.feedback.handle(get_deps(), event.message)
+
+
+@app.lambda_function(name="sms_receipts")
+def sms_receipts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SNS SMS delivery status logs (a CloudWatch Logs subscription): outcomes move challenges."""
+    outcomes = flows.feedback.sms_logs(get_deps(), event)
+    return {"receipts": len(outcomes)}
 
 
 # --- call center -------------------------------------------------------------------------

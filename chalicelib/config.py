@@ -58,6 +58,7 @@ class Settings:
     signin_per_client_per_minute: int = 30
     signin_per_client_per_hour: int = 300
     ses_decoy_address: str = "success@simulator.amazonses.com"
+    ses_configuration_set: str = ""  # its SNS event destination brings delivery receipts ("": none)
     ses_feedback_topic: str = ""
 
     # flows

@@ -58,7 +58,9 @@ def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | 
     secret = settings.secret_key or aws.read_secret_parameter(settings.secret_ssm_param, settings.region)
     if sender is None:
         sender = AwsSender(
-            SesEmailSender(lambda: aws.client("ses", settings.region), settings.ses_sender),
+            SesEmailSender(
+                lambda: aws.client("ses", settings.region), settings.ses_sender, settings.ses_configuration_set
+            ),
             SnsSmsSender(lambda: aws.client("sns", settings.region), settings.sms_sender_id),
         )
     connection = Connection(region=settings.region)

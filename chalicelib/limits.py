@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib import metrics
 from chalicelib.errors import retry_after
 from chalicelib.storage.store import Conflict, Store, Txn
 
@@ -66,12 +67,22 @@ def _add(txn: Txn, limit: Limit, now: float) -> Taken:
     return Taken(limit, counter_key, None)
 
 
-def commit_within(store: Store, build: Callable[[Txn], None], limits: list[Limit], now: float) -> list[Taken]:
-    """Commit ``build(txn)`` plus one event in each limit; ``429 rate_limited`` if one is full."""
+def commit_within(
+    store: Store,
+    build: Callable[[Txn], None],
+    limits: list[Limit],
+    now: float,
+    after: Callable[[Txn, list[Taken]], None] | None = None,
+) -> list[Taken]:
+    """Commit ``build(txn)`` plus one event in each limit; ``429 rate_limited`` if one is full.
+
+    ``after(txn, taken)`` adds writes that need to know the events just drawn."""
     for attempt in range(2):
         txn = Txn()
         build(txn)
         taken = [_add(txn, limit, now) for limit in limits]
+        if after is not None:
+            after(txn, taken)
         try:
             store.commit(txn)
             return taken
@@ -82,6 +93,8 @@ def commit_within(store: Store, build: Callable[[Txn], None], limits: list[Limit
             waits = [_wait_or_prune(store, limit, now) for limit in full]
             if attempt == 1 or any(w is not None for w in waits):
                 longest = max((w for w in waits if w is not None), default=1.0)
+                for limit in full:
+                    metrics.count("RateLimited", limit=limit.name.split(":")[0])
                 raise retry_after("rate_limited", longest) from exc
     raise AssertionError("unreachable")
 

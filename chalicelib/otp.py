@@ -50,6 +50,7 @@ class Challenge:
     sends: int
     delivery: str
     notice: bool = False
+    delivery_failure: str | None = None
 
     def attempts_remaining(self, max_attempts: int) -> int:
         """Wrong guesses left before the code locks."""

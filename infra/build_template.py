@@ -23,7 +23,7 @@ TABLES: list[tuple[str, str, list[tuple[str, str, str]], bool, bool]] = [
     ("SuppressionsTable", "suppressions", [("destination_key", "S", "HASH")], False, False),
     ("AuditTable", "audit", [("subject", "S", "HASH"), ("event_key", "S", "RANGE")], True, False),
 ]
-FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback")
+FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts")
 LIVE_ALIAS = "live"
 STAFF_GROUPS = {
     "agent": "Call-center agents: search, view, change contact data, unlock, read the audit trail",
@@ -116,6 +116,14 @@ def _event_key() -> dict[str, Any]:
                         "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
                     },
                     {
+                        "Sid": "CloudWatchPublishesAlarms",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    },
+                    {
                         "Sid": "SnsDeliversEvents",
                         "Effect": "Allow",
                         "Principal": {"Service": "sns.amazonaws.com"},
@@ -135,6 +143,279 @@ def _event_key() -> dict[str, Any]:
         },
     }
     return {"EventTopicKey": key, "EventTopicKeyAlias": alias}
+
+
+SMS_LOG_GROUPS = {
+    "SmsDeliveryLogs": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+    "SmsFailureLogs": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+}
+LOG_GROUP_ARN = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+EMAIL_EVENTS = ["delivery", "bounce", "complaint", "reject", "deliveryDelay"]
+
+
+def _delivery_receipts() -> dict[str, Any]:
+    """Email: SES sends through a configuration set whose SNS destination is the feedback
+    topic. SMS: SNS's delivery status logs (enabled per account: README) are subscribed to
+    the ``sms_receipts`` function."""
+    resources: dict[str, Any] = {
+        "EmailEvents": {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-events"}},
+        },
+        "EmailEventsToTopic": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": "EmailEvents"},
+                "EventDestination": {
+                    "Name": "receipts",
+                    "Enabled": True,
+                    "MatchingEventTypes": EMAIL_EVENTS,
+                    "SnsDestination": {"TopicARN": {"Ref": "SesFeedbackTopic"}},
+                },
+            },
+        },
+        "SesFeedbackTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": "SesFeedbackTopic"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SesPublishesEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": "SesFeedbackTopic"},
+                            "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+            },
+        },
+        # SNS writes SMS delivery statuses with this role (set once per account and region:
+        # `aws sns set-sms-attributes`, README's first-deploy checklist).
+        "SmsDeliveryStatusRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "sms-delivery-status-logs",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    "Resource": [
+                                        {"Fn::Sub": LOG_GROUP_ARN + g + ":*"} for g in SMS_LOG_GROUPS.values()
+                                    ],
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "SmsReceiptsInvokedByLogs": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": f"SmsReceiptsAlias{LIVE_ALIAS}"},  # the SnapStart version
+                "Action": "lambda:InvokeFunction",
+                "Principal": "logs.amazonaws.com",
+                "SourceAccount": {"Ref": "AWS::AccountId"},
+            },
+        },
+    }
+    for logical, name in SMS_LOG_GROUPS.items():
+        resources[logical] = {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": {"Fn::Sub": name}, "RetentionInDays": 30},
+        }
+        resources[logical + "ToReceipts"] = {
+            "Type": "AWS::Logs::SubscriptionFilter",
+            "DependsOn": "SmsReceiptsInvokedByLogs",
+            "Properties": {
+                "LogGroupName": {"Ref": logical},
+                "FilterPattern": "",
+                "DestinationArn": {"Ref": f"SmsReceiptsAlias{LIVE_ALIAS}"},
+            },
+        }
+    return resources
+
+
+API_NAME = "sandi"  # the REST API's name (chalice's app_name, the definition's title)
+HOT_TABLES = ("FlowsTable", "CountersTable", "AccountsTable", "SessionsTable", "ClaimsTable")
+
+
+def _metric(namespace: str, name: str, stat: str, period: int, **dims: Any) -> dict[str, Any]:
+    return {
+        "Metric": {
+            "Namespace": namespace,
+            "MetricName": name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+        },
+        "Period": period,
+        "Stat": stat,
+    }
+
+
+def _alarm(description: str, threshold: float, queries: list[dict[str, Any]], periods: int = 1) -> dict[str, Any]:
+    """An alarm on the last of ``queries`` (metric math over the others), to the ops topic."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": threshold,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods,
+            "TreatMissingData": "notBreaching",
+            "Metrics": queries,
+            "AlarmActions": [{"Ref": "OpsAlarmTopic"}],
+            "OKActions": [{"Ref": "OpsAlarmTopic"}],
+        },
+    }
+
+
+def _q(query_id: str, stat: dict[str, Any] | None = None, expression: str | Any = None) -> dict[str, Any]:
+    if expression is not None:
+        return {"Id": query_id, "Expression": expression, "ReturnData": True}
+    return {"Id": query_id, "MetricStat": stat, "ReturnData": False}
+
+
+def _operations() -> dict[str, Any]:
+    """Alarms (each with a runbook line in the README) and the operators' dashboard."""
+    sandi = "Sandi"
+    throttles = [
+        _q(f"t{i}{kind[0].lower()}", _metric("AWS/DynamoDB", kind, "Sum", 300, TableName={"Ref": table}))
+        for i, table in enumerate(HOT_TABLES)
+        for kind in ("ReadThrottleEvents", "WriteThrottleEvents")
+    ]
+    resources: dict[str, Any] = {
+        "OpsAlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": {"Fn::Sub": "${AWS::StackName}-alarms"},
+                "KmsMasterKeyId": {"Ref": "EventTopicKey"},
+            },
+        },
+        "SmsFailureRateAlarm": _alarm(
+            "More than 20% of SMS codes failed in 15 minutes (at least 20 sent): carrier outage or number "
+            "pumping. Runbook: README, Alarms.",
+            0.2,
+            [
+                _q("failed", _metric(sandi, "DeliveryFailed", "Sum", 900, channel="sms")),
+                _q("sent", _metric(sandi, "CodesSent", "Sum", 900, channel="sms")),
+                _q("rate", expression="IF(sent >= 20, failed / sent, 0)"),
+            ],
+        ),
+        "SesBounceRateAlarm": _alarm(
+            "SES bounce rate above 4% (SES reviews the account at 5%). Runbook: README, Alarms.",
+            0.04,
+            [
+                _q("bounce", _metric("AWS/SES", "Reputation.BounceRate", "Maximum", 3600)),
+                _q("rate", expression="bounce"),
+            ],
+        ),
+        "SesComplaintRateAlarm": _alarm(
+            "SES complaint rate above 0.08% (SES reviews the account at 0.1%). Runbook: README, Alarms.",
+            0.0008,
+            [
+                _q("complaint", _metric("AWS/SES", "Reputation.ComplaintRate", "Maximum", 3600)),
+                _q("rate", expression="complaint"),
+            ],
+        ),
+        "SmsBudgetAlarm": _alarm(
+            "80% of the month's SMS budget is spent. Runbook: README, Alarms.",
+            0.8,
+            [
+                _q("spent", _metric("AWS/SNS", "SMSMonthToDateSpentUSD", "Maximum", 3600)),
+                _q("share", expression={"Fn::Sub": "spent / ${SmsMonthlyBudgetUSD}"}),
+            ],
+        ),
+        "Api5xxAlarm": _alarm(
+            "More than 1% of API requests answered 5xx for 5 minutes. Runbook: README, Alarms.",
+            0.01,
+            [
+                _q("errors", _metric("AWS/ApiGateway", "5XXError", "Average", 60, ApiName=API_NAME, Stage="api")),
+                _q("rate", expression="errors"),
+            ],
+            periods=5,
+        ),
+        "DynamoThrottleAlarm": _alarm(
+            "DynamoDB throttled requests on the hot tables. Runbook: README, Alarms.",
+            0,
+            [*throttles, _q("throttled", expression="SUM(METRICS())")],
+        ),
+        "OpsDashboard": {
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": {"Fn::Sub": "${AWS::StackName}"},
+                "DashboardBody": {"Fn::Sub": json.dumps(_dashboard())},
+            },
+        },
+    }
+    return resources
+
+
+def _dashboard() -> dict[str, Any]:
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": "Sum",
+                "period": 300,
+                "metrics": metrics,
+            },
+        }
+
+    per_channel = lambda name: [["Sandi", name, "channel", c] for c in ("email", "sms")]  # noqa: E731
+    reasons = [
+        ["Sandi", "DeliveryFailed", "reason", r] for r in ("unreachable", "rejected", "bounced", "expired", "unknown")
+    ]
+    return {
+        "widgets": [
+            widget("Codes sent", per_channel("CodesSent"), 0, 0),
+            widget("Delivered / failed", per_channel("Delivered") + per_channel("DeliveryFailed"), 12, 0),
+            widget("Failures by reason", reasons, 0, 6),
+            widget(
+                "Verified, wrong, locked",
+                [["Sandi", n] for n in ("CodesVerified", "CodesWrong", "CodesLocked", "CodesExpired")],
+                12,
+                6,
+            ),
+            widget("Suppressed and rate-limited", [["Sandi", "Suppressed"], ["Sandi", "RateLimited"]], 0, 12),
+            widget("Sign-ins and lockouts", [["Sandi", n] for n in ("SignIns", "SignInFailures", "Lockouts")], 12, 12),
+            widget(
+                "API 5xx and DynamoDB throttles",
+                [["AWS/ApiGateway", "5XXError", "ApiName", API_NAME, "Stage", "api"]]
+                + [
+                    ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", "${AWS::StackName}-" + t]
+                    for t in ("flows", "counters", "accounts")
+                ],
+                0,
+                18,
+            ),
+        ]
+    }
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
@@ -232,9 +513,13 @@ def build() -> dict[str, Any]:
         "DEFAULT_5XX", "500", "internal_error", "Something went wrong. Please try again later."
     )
     resources.update(_staff_pool())
+    resources.update(_delivery_receipts())
+    resources.update(_operations())
     for function in FUNCTIONS:
         # Table names follow the stack name (deploy stage X as stack "sandi-X").
         variables: dict[str, Any] = {"SANDI_TABLE_PREFIX": {"Fn::Sub": "${AWS::StackName}-"}}
+        if function in ("APIHandler", "Cleanup"):
+            variables["SANDI_SES_CONFIGURATION_SET"] = {"Ref": "EmailEvents"}
         if function == "APIHandler":
             variables["SANDI_STAFF_POOL_ID"] = {"Ref": "StaffUserPool"}
             variables["SANDI_STAFF_CLIENT_ID"] = {"Ref": "StaffUserPoolClient"}
@@ -263,7 +548,15 @@ def build() -> dict[str, Any]:
             }
         }
     }
-    return {"Resources": resources}
+    parameters = {
+        "SmsMonthlyBudgetUSD": {
+            "Type": "Number",
+            "Default": 500,
+            "MinValue": 1,
+            "Description": "The SMS spend limit set in SNS for this account (USD per month); alarms at 80%",
+        }
+    }
+    return {"Parameters": parameters, "Resources": resources}
 
 
 def main() -> None:

@@ -117,6 +117,72 @@ class Emulator:
             self._server.shutdown()
 
 
+class ReceiptSimulator:
+    """Delivery receipts for the local stage, through the app's own receipt handlers.
+
+    As API.md's "Local development" says: SES's mailbox simulator addresses behave as in
+    SES (``bounce@`` bounces, ``complaint@`` is delivered then complains), an SMS to a
+    number ending in ``0000`` fails as unreachable, everything else is delivered about
+    a second after it was sent. Each receipt is a provider-shaped event
+    (local/provider_events.py) handed to the same Lambda handler AWS would invoke
+    (``app.ses_feedback`` through SNS, ``app.sms_receipts`` through CloudWatch Logs).
+    The inbox shows each message's state.
+    """
+
+    DELAY = 1.0
+
+    def __init__(self) -> None:
+        import queue
+
+        self._queue: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name="receipts").start()
+
+    def schedule(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self._queue.put((time.time() + self.DELAY, message))
+
+    def _run(self) -> None:
+        while True:
+            due, message = self._queue.get()
+            time.sleep(max(0.0, due - time.time()))
+            try:
+                self._deliver(message)
+            except Exception as exc:  # a simulation problem must not stop the stack
+                print(f"receipt simulation failed: {type(exc).__name__}: {exc}", flush=True)
+
+    @staticmethod
+    def _deliver(message: dict[str, Any]) -> None:
+        import app as application
+        from local import provider_events as events
+
+        class Context:
+            aws_request_id = "local-receipt"
+            function_name = "local"
+
+        to, accepted, now = message["to"], message["sent_at"], time.time()
+        if message["channel"] == "email":
+            mid = str(message["_message_id"])
+            if to.lower() == "bounce@simulator.amazonses.com":
+                notes = [events.ses_bounce(mid, to, accepted, now)]
+                message.update(_delivery="failed", _failure="bounced")
+            else:
+                notes = [events.ses_delivery(mid, to, accepted, now)]
+                message.update(_delivery="delivered")
+                if to.lower() == "complaint@simulator.amazonses.com":
+                    notes.append(events.ses_complaint(mid, to, accepted, now))
+                    message.update(_delivery="delivered (complaint)")
+            for note in notes:
+                application.ses_feedback(events.sns_lambda_event(note), Context())
+        else:
+            unreachable = to.endswith("0000")
+            response = events.SMS_UNREACHABLE if unreachable else events.SMS_DELIVERED
+            entry = events.sms_status(str(message["_message_id"]), to, accepted, response)
+            application.sms_receipts(events.awslogs_event([entry], failure=unreachable), Context())
+            message.update(_delivery="failed", _failure="unreachable" if unreachable else None)
+            if not unreachable:
+                message.update(_delivery="delivered")
+
+
 class Inbox:
     """Every email and SMS the emulator's SES and SNS accepted, newest first.
 
@@ -125,7 +191,8 @@ class Inbox:
     until cleared), so the cost of a request does not grow with the inbox.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_new: Any = None) -> None:
+        self.on_new = on_new  # called with each batch of new messages (the receipt simulator)
         self._messages: list[dict[str, Any]] = []  # arrival order
         self._by_to: dict[str, list[dict[str, Any]]] = {}
         self._ses_taken = 0
@@ -146,6 +213,7 @@ class Inbox:
         to = (getattr(message, "destinations", None) or {}).get("ToAddresses") or [""]
         return {
             "id": f"email-{message.id}",
+            "_message_id": message.id,
             "channel": "email",
             "to": to[0],
             "subject": getattr(message, "subject", None),
@@ -166,22 +234,26 @@ class Inbox:
             self._ses_taken += len(emails)
             self._sms_taken += len(texts)
             sms = [
-                {"id": f"sms-{mid}", "channel": "sms", "to": phone, "subject": None, "body": text}
+                {"id": f"sms-{mid}", "_message_id": mid, "channel": "sms", "to": phone, "subject": None, "body": text}
                 for mid, (phone, text) in texts
             ]
             for position, message in enumerate(emails + sms):
                 # position keeps the order of messages that arrived in the same request
                 message["sent_at"] = now + position * 1e-6
+                message["_delivery"] = "sent"  # "_": shown on the page, not in the contract's JSON
                 self._messages.append(message)
                 self._by_to.setdefault(message["to"], []).append(message)
+        if self.on_new is not None:
+            self.on_new(emails + sms)
 
-    def messages(self, to: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """The contract's message list, newest first; only those to ``to``, at most ``limit``."""
+    def messages(self, to: str | None = None, limit: int | None = None, internal: bool = False) -> list[dict[str, Any]]:
+        """The contract's message list, newest first; only those to ``to``, at most ``limit``
+        (``internal``: with the simulated delivery state, for the HTML page)."""
         self.stamp_new()
         with self._lock:
             source = self._by_to.get(to, []) if to is not None else self._messages
             newest = source[-limit:] if limit else source
-            listed = [dict(m) for m in reversed(newest)]
+            listed = [{k: v for k, v in m.items() if internal or not k.startswith("_")} for m in reversed(newest)]
         for m in listed:
             m["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m["sent_at"]))
         return listed
@@ -199,10 +271,11 @@ class Inbox:
 
 def _inbox_page(messages: list[dict[str, Any]]) -> str:
     rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
             html.escape(m["sent_at"]),
             html.escape(m["channel"]),
             html.escape(m["to"]),
+            html.escape(m.get("_delivery", "") + (f" ({m['_failure']})" if m.get("_failure") else "")),
             html.escape(m["subject"] or ""),
             html.escape(m["body"] or ""),
         )
@@ -216,7 +289,7 @@ def _inbox_page(messages: list[dict[str, Any]]) -> str:
         f"<h1>Sandi local inbox</h1><p>The newest {len(messages)} message(s), newest first. "
         "JSON: <code>GET /api/messages</code> (optional <code>?to=</code>, <code>&amp;limit=</code>); "
         "empty it with <code>DELETE /api/messages</code>.</p>"
-        "<table><tr><th>sent at</th><th>channel</th><th>to</th><th>subject</th><th>body</th></tr>"
+        "<table><tr><th>sent at</th><th>channel</th><th>to</th><th>delivery</th><th>subject</th><th>body</th></tr>"
         f"{rows}</table></body></html>"
     )
 
@@ -253,7 +326,8 @@ def inbox_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
                 listed = inbox.messages(query.get("to"), limit)
                 self._send(200, json.dumps({"messages": listed}).encode(), "application/json")
             elif url.path == "/":
-                self._send(200, _inbox_page(inbox.messages(limit=PAGE_LIMIT)).encode(), "text/html; charset=utf-8")
+                page = _inbox_page(inbox.messages(query.get("to"), PAGE_LIMIT, internal=True))
+                self._send(200, page.encode(), "text/html; charset=utf-8")
             else:
                 self._send(404, b'{"error": "not found"}', "application/json")
 
@@ -287,10 +361,18 @@ def provision(emulator_port: int) -> None:
     os.environ["SANDI_STAFF_CLIENT_ID"] = client_id
     os.environ["SANDI_STAFF_JWKS_URL"] = f"http://127.0.0.1:{emulator_port}/{pool_id}/.well-known/jwks.json"
     os.environ["SANDI_STAFF_IDP_ENDPOINT"] = f"http://127.0.0.1:{emulator_port}/"  # the console signs in here
+    os.environ.setdefault("SANDI_SES_CONFIGURATION_SET", f"sandi-{os.environ['SANDI_STAGE']}-events")
     settings = get_settings()
     create_tables(settings)
     sender = parseaddr(settings.ses_sender)[1]
-    boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=sender)
+    ses = boto3.client("ses", region_name=settings.region)
+    ses.verify_email_identity(EmailAddress=sender)
+    # As deployed: sends go through a configuration set (receipts are simulated, see ReceiptSimulator).
+    config_set = settings.ses_configuration_set
+    try:
+        ses.create_configuration_set(ConfigurationSet={"Name": config_set})
+    except ses.exceptions.ConfigurationSetAlreadyExistsException:
+        pass
 
 
 # --- API ------------------------------------------------------------------------------
@@ -460,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_environment(emulator.port)
     apply_stage_environment()
     provision(emulator.port)
+    emulator.inbox.on_new = ReceiptSimulator().schedule  # delivery receipts, as SES and SNS send them
 
     inbox_server = InboxServer(("127.0.0.1", args.inbox_port), inbox_handler(emulator.inbox))
     threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()

@@ -299,11 +299,14 @@ def journey(api: Api, outbox: Outbox) -> Journey:
 from local.devstack import Urls as LocalStack  # noqa: E402
 from local.devstack import running  # noqa: E402
 
+# The session stack's secret is known to the tests that talk to its emulator directly.
+LOCAL_STACK_SECRET = "tests-local-stack-secret-not-for-any-real-stage"
+
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     """``python -m local.devstack`` on free ports (as ``make run`` starts it), for the session."""
-    with running(ROOT / ".pytest-devstack.log") as urls:
+    with running(ROOT / ".pytest-devstack.log", extra_env={"SANDI_SECRET_KEY": LOCAL_STACK_SECRET}) as urls:
         yield urls
 
 

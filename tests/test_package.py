@@ -94,19 +94,23 @@ def test_the_ses_topic_uses_a_customer_key_that_ses_may_use(package: Path) -> No
     key = resources["EventTopicKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
-    for sid, service in (("SesPublishesEvents", "ses.amazonaws.com"), ("SnsDeliversEvents", "sns.amazonaws.com")):
+    for sid, service in (
+        ("SesPublishesEvents", "ses.amazonaws.com"),
+        ("SnsDeliversEvents", "sns.amazonaws.com"),
+        ("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com"),
+    ):
         statement = by_sid[sid]
         assert statement["Principal"] == {"Service": service}
         assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]  # nothing more
         assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     services = [s for s in key["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
-    assert len(services) == 2  # no other service may use the key
+    assert len(services) == 3  # no other service may use the key
 
 
 def test_functions_run_on_a_snapstart_runtime_with_snapstart_on(package: Path) -> None:
     resources = json.loads((package / "sam.json").read_text())["Resources"]
     functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"APIHandler", "Cleanup", "SesFeedback"}
+    assert set(functions) == {"APIHandler", "Cleanup", "SesFeedback", "SmsReceipts"}
     for props in functions.values():
         major, minor = props["Runtime"].removeprefix("python").split(".")
         assert (int(major), int(minor)) >= (3, 12)  # the Python runtimes SnapStart supports
@@ -125,3 +129,38 @@ def test_the_package_carries_bytecode_for_the_runtime_python(package: Path) -> N
     for module in ("app", "chalicelib/flows/registration", "pynamodb/models", "email_validator/syntax"):
         folder, _, stem = module.rpartition("/")
         assert f"{folder + '/' if folder else ''}__pycache__/{stem}.{tag}.pyc" in names, module
+
+
+def test_delivery_receipts_reach_their_handlers(package: Path) -> None:
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    destination = resources["EmailEventsToTopic"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "EmailEvents"}
+    events = destination["EventDestination"]
+    assert sorted(events["MatchingEventTypes"]) == ["bounce", "complaint", "delivery", "deliveryDelay", "reject"]
+    assert events["SnsDestination"]["TopicARN"] == {"Ref": "SesFeedbackTopic"}
+    api_env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api_env["SANDI_SES_CONFIGURATION_SET"] == {"Ref": "EmailEvents"}
+    filters = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Logs::SubscriptionFilter"]
+    assert len(filters) == 2 and all(f["DestinationArn"] == {"Ref": "SmsReceiptsAliaslive"} for f in filters)
+    groups = {resources[f["LogGroupName"]["Ref"]]["Properties"]["LogGroupName"]["Fn::Sub"] for f in filters}
+    assert groups == {
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+    }
+
+
+def test_operators_get_alarms_and_a_dashboard(package: Path) -> None:
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {"SmsFailureRateAlarm", "SesBounceRateAlarm", "SmsBudgetAlarm", "Api5xxAlarm", "DynamoThrottleAlarm"} <= set(
+        alarms
+    )
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "OpsAlarmTopic"}] and "Runbook" in alarm["AlarmDescription"]
+    readme = (ROOT / "README.md").read_text()
+    for name in alarms:
+        assert f"`{name}`" in readme, f"{name} has no runbook line in the README"
+    body = json.dumps(resources["OpsDashboard"]["Properties"]["DashboardBody"])
+    from chalicelib.metrics import NAMES
+
+    assert all(name in body for name in NAMES)

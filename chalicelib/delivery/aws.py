@@ -26,9 +26,11 @@ def _provider_errors() -> tuple[type[BaseException], ...]:
 class SesEmailSender:
     """Sends plain-text email through SES."""
 
-    def __init__(self, client: ClientFactory, source: str) -> None:
+    def __init__(self, client: ClientFactory, source: str, configuration_set: str = "") -> None:
         self._client = client
         self._source = source
+        # Sent through the configuration set, SES reports each message's outcome.
+        self._extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
     def send_email(self, to: str, subject: str, body: str) -> str:
         """Send one email; raise DeliveryFailed on any SES error."""
@@ -40,6 +42,7 @@ class SesEmailSender:
                     "Subject": {"Data": subject, "Charset": "UTF-8"},
                     "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
                 },
+                **self._extra,
             )
         except _provider_errors() as exc:
             log.warning("ses send failed: %s", type(exc).__name__)

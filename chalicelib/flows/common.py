@@ -23,7 +23,7 @@ from pynamodb.attributes import MapAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib import audit, limits, otp
+from chalicelib import audit, limits, metrics, otp
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
@@ -225,6 +225,8 @@ def flow_view(deps: Deps, flow: FlowModel, extra: dict[str, Any] | None = None) 
             "attempts_remaining": challenge.attempts_remaining(deps.settings.code_max_attempts),
             "delivery": challenge.delivery,
         }
+        if challenge.delivery == "failed":
+            view["challenge"]["delivery_failure"] = challenge.delivery_failure or "unknown"
     return view
 
 
@@ -318,6 +320,7 @@ def _write_and_send(
     lang: str,
     now: float,
     subject: str,
+    flow_id: str,
 ) -> otp.Challenge:
     """Store a challenge under the send limits, then send it; the challenge as stored.
 
@@ -338,8 +341,14 @@ def _write_and_send(
         not_suppressed(txn)
         txn.put("audit", _code_event(deps, outgoing, challenge, subject, now))
 
+    # Where the message really goes (a decoy goes to SES's simulator, whose receipt then
+    # moves this challenge exactly as a real one's would).
+    from chalicelib.flows import receipts  # it builds on this module
+
+    to = deps.settings.ses_decoy_address if outgoing.kind == "decoy" else outgoing.destination
+    receipt = receipts.index_send(deps, outgoing.channel, to, flow_id, challenge.code_id, now)
     try:
-        taken = limits.commit_within(deps.store, build, send_limits(deps, outgoing), now)
+        taken = limits.commit_within(deps.store, build, send_limits(deps, outgoing), now, after=receipt)
     except Conflict as exc:
         if exc.labels != {"suppressed"}:
             raise
@@ -350,6 +359,7 @@ def _write_and_send(
         undo(challenge)
         limits.give_back(deps.store, taken)
         raise retry_after("delivery_unavailable", deps.settings.delivery_retry_after) from exc
+    metrics.count("CodesSent", channel=outgoing.channel)
     return challenge
 
 
@@ -367,6 +377,7 @@ def _store_suppressed(
     deps: Deps, outgoing: Outgoing, challenge: otp.Challenge, write: Write, subject: str, now: float
 ) -> otp.Challenge:
     suppressed = replace(challenge, delivery="suppressed")
+    metrics.count("Suppressed", channel=outgoing.channel)
     txn = Txn()
     write(txn, suppressed)
     txn.put("audit", _code_event(deps, outgoing, suppressed, subject, now))
@@ -408,17 +419,21 @@ def start_flow(
         deps.store.delete_flow(flow.flow_id, FlowModel.ch_code_id == ch.code_id)
 
     subject = audit.subject_for(flow.account_id, flow.flow_id)
-    stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject)
+    stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject, flow.flow_id)
     fill_challenge(flow, stored)
     return flow
 
 
-def _check_resend(deps: Deps, flow: FlowModel, now: float) -> otp.Challenge | None:
-    """The current challenge, after the cooldown and per-flow cap are checked."""
+def _check_resend(deps: Deps, flow: FlowModel, now: float, channel: str | None = None) -> otp.Challenge | None:
+    """The current challenge, after the cooldown and per-flow cap are checked.
+
+    After the provider reported the current code ``failed``, the member may switch to
+    the other channel at once: no cooldown (the failed send is not counted either)."""
     current = challenge_of(flow)
     if current is None:
         return None
-    if now < current.resend_at:
+    switching = current.delivery == "failed" and channel is not None and channel != current.channel
+    if now < current.resend_at and not switching:
         raise retry_after("resend_too_soon", current.resend_at - now)
     if current.sends >= deps.settings.max_sends_per_flow:
         raise retry_after("rate_limited", flow.expires_at.timestamp() - now)
@@ -443,7 +458,9 @@ def send_challenge(
     every send obeys the destination's rolling cap. The old code stops working.
     """
     s = deps.settings
-    current = _check_resend(deps, flow, now)
+    current = _check_resend(deps, flow, now, outgoing.channel)
+    # a send the provider reported failed reached nobody: it does not count toward the cap
+    counted = (current.sends - (current.delivery == "failed")) if current else 0
     code, challenge = otp.issue(
         deps.keys.code,
         flow.flow_id,
@@ -452,7 +469,7 @@ def send_challenge(
         now,
         s.code_ttl,
         s.resend_cooldown,
-        sends=(current.sends + 1) if current else 1,
+        sends=counted + 1,
         notice=outgoing.kind != "code",
     )
     same_challenge = FlowModel.ch_code_id == current.code_id if current else FlowModel.ch_code_id.does_not_exist()
@@ -475,14 +492,14 @@ def send_challenge(
 
     try:
         subject = audit.subject_for(flow.account_id, flow.flow_id)
-        stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject)
+        stored = _write_and_send(deps, outgoing, code, challenge, write, undo, lang, now, subject, flow.flow_id)
     except Conflict as exc:
         if "contact" in exc.labels:
             raise ApiError("flow_expired") from exc  # the account's email or phone changed since
         # Another request changed the flow first (a parallel resend): explain from fresh state.
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
         require_state(fresh, *allowed_states)
-        _check_resend(deps, fresh, now)
+        _check_resend(deps, fresh, now, outgoing.channel)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
     # The transaction returns nothing: show the flow as it was just written.
     fill_challenge(flow, stored)
@@ -567,6 +584,7 @@ def _explain_refusal(deps: Deps, flow_id: str, flow_type: str, state: str, now: 
     if challenge.attempts >= deps.settings.code_max_attempts:
         return ApiError("code_locked", {"attempts_remaining": 0})
     if challenge.expires_at <= now:
+        metrics.count("CodesExpired", channel=challenge.channel)
         return ApiError("code_expired")
     return ApiError("wrong_state", {"state": flow.state})
 
@@ -634,8 +652,11 @@ def verify_code(
             audit.event("code.failed", subject, now, deps.settings.audit_retention_days, details=details)
         )
         if remaining == 0:
+            metrics.count("CodesLocked", channel=challenge.channel)
             raise ApiError("code_locked", {"attempts_remaining": 0})
+        metrics.count("CodesWrong", channel=challenge.channel)
         raise ApiError("invalid_code", {"attempts_remaining": remaining})
+    metrics.count("CodesVerified", channel=challenge.channel)
     actions = [
         *clear_challenge(),
         FlowModel.state.set(next_state),

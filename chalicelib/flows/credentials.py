@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pynamodb.expressions.update import Action
 
-from chalicelib import audit
+from chalicelib import audit, metrics
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash, same
@@ -115,6 +115,7 @@ def wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiErr
     """Record a wrong secret or code (strikes, a lock) and the error that answers it."""
     error = _count_wrong(deps, guard, item, kind, now)
     event = "account.locked" if error.key == "account_locked" else "credentials.failure"
+    metrics.count("Lockouts" if error.key == "account_locked" else "SignInFailures", secret=kind)
     details = {
         "secret": kind,
         **({"retry_after": error.details["retry_after"]} if "retry_after" in error.details else {}),

@@ -162,6 +162,7 @@ class FlowModel(_Expiring):
     ch_attempts = NumberAttribute(null=True)
     ch_sends = NumberAttribute(null=True)
     ch_delivery = UnicodeAttribute(null=True)
+    ch_delivery_failure = UnicodeAttribute(null=True)  # why a failed send failed (provider's receipt)
     ch_notice = BooleanAttribute(null=True)
 
 
@@ -224,6 +225,12 @@ class CounterModel(_Expiring):
     status = UnicodeAttribute(null=True)
     password_hash = UnicodeAttribute(null=True)
     pin_hash = UnicodeAttribute(null=True)
+    # a ``receipt#…`` item: the latest challenge sent to one destination, so a provider's
+    # delivery receipt (which names the destination) finds its flow and code
+    flow_id = UnicodeAttribute(null=True)
+    code_id = UnicodeAttribute(null=True)
+    sent_at = NumberAttribute(null=True)
+    refund = UnicodeAttribute(null=True)  # the send-cap events to give back if it fails (JSON)
 
 
 class SuppressionModel(_Base):

@@ -142,6 +142,7 @@ def challenge_of(flow: FlowModel) -> Challenge | None:
         sends=int(flow.ch_sends or 0),
         delivery=flow.ch_delivery or "sent",
         notice=bool(flow.ch_notice),
+        delivery_failure=flow.ch_delivery_failure or None,
     )
 
 
@@ -158,6 +159,9 @@ def set_challenge(challenge: Challenge) -> list[Action]:
         FlowModel.ch_sends.set(challenge.sends),
         FlowModel.ch_delivery.set(challenge.delivery),
         FlowModel.ch_notice.set(challenge.notice),
+        FlowModel.ch_delivery_failure.set(challenge.delivery_failure)
+        if challenge.delivery_failure
+        else FlowModel.ch_delivery_failure.remove(),
     ]
 
 
@@ -171,6 +175,7 @@ CHALLENGE_ATTRIBUTES = (
     FlowModel.ch_attempts,
     FlowModel.ch_sends,
     FlowModel.ch_delivery,
+    FlowModel.ch_delivery_failure,
     FlowModel.ch_notice,
 )
 
