@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 MARK   := $(VENV)/.python-$(PYTHON_MINOR)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench load clean staff-token staff-user package screenshots
+.PHONY: run test lint typecheck check bench load clean staff-token staff-user package screenshots rotate-secret
 
 # A venv of another minor version (an older checkout's) is replaced, not reused.
 $(MARK):
@@ -33,6 +33,9 @@ staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admi
 
 staff-user: staff-token  ## the same: creates STAFF in group ROLE (password in the README) and prints a token
 
+rotate-secret: $(STAMP)  ## a new signing version for STAGE (local: the running stack); see README
+	$(PY) -m local.rotate_secret --stage $(STAGE)
+
 STAGE ?= dev
 package: $(STAMP)  ## dist/$(STAGE)/sam.json + deployment.zip, no AWS credentials needed
 	$(PY) -m local.package --stage $(STAGE)
@@ -45,7 +48,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
-test: $(STAMP) $(CHROMIUM)  ## the whole suite (browser tests included)
+SCAN := .venv-scan/.installed
+$(SCAN): requirements-scan.txt $(MARK)
+	rm -rf .venv-scan
+	$(PYTHON) -m venv .venv-scan
+	.venv-scan/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $(SCAN)
+
+test: $(STAMP) $(CHROMIUM) $(SCAN)  ## the whole suite (browser tests and the template scan included)
 	$(PY) -m pytest
 
 screenshots: $(STAMP) $(CHROMIUM)  ## the console's main screens -> docs/console/*.png
@@ -67,4 +77,4 @@ load: $(STAMP)  ## the bounded load test alone (loopback, stops by itself)
 	$(PY) -m bench.load --seconds 60 --clients 8
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-scan .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -22,6 +22,7 @@ class Settings:
     table_prefix: str = "sandi-local-"
     secret_key: str = ""
     secret_ssm_param: str = ""
+    secret_refresh_seconds: int = 60  # how often a container re-reads the secret (a rotation's reach)
 
     # delivery
     ses_sender: str = "Sandi <no-reply@sandi.local>"

@@ -6,7 +6,10 @@ clock or sender. ``get_deps`` builds the production set lazily on first use.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,6 +22,8 @@ from chalicelib.passwords import SecretHasher
 from chalicelib.staff_auth import KeySet, jwks_url, key_set
 from chalicelib.storage.store import Store
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Deps:
@@ -29,11 +34,32 @@ class Deps:
     sender: Sender
     clock: Clock
     secret: str
+    # Where the secret is re-read from (SSM): a rotation reaches running containers
+    # within ``secret_refresh_seconds``, or at once when a token names an unknown version.
+    secret_source: Callable[[], str] | None = None
 
-    @cached_property
+    def __post_init__(self) -> None:
+        self._keys = Keys.from_secret(self.secret)
+        self._loaded_at = time.monotonic()
+        self._reload_lock = threading.Lock()
+
+    @property
     def keys(self) -> Keys:
-        """Purpose keys derived from the stage secret."""
-        return Keys.from_secret(self.secret)
+        """Purpose keys derived from the stage secret (re-read now and then)."""
+        if self.secret_source is not None and time.monotonic() - self._loaded_at > self.settings.secret_refresh_seconds:
+            self.reload_keys()
+        return self._keys
+
+    def reload_keys(self, unless_younger_than: float = 0.0) -> None:
+        """Read the secret again (a failure keeps the keys in use: they are still valid)."""
+        if self.secret_source is None or time.monotonic() - self._loaded_at < unless_younger_than:
+            return
+        with self._reload_lock:
+            try:
+                self._keys = Keys.from_secret(self.secret_source())
+            except Exception as exc:  # SSM unreachable or a bad document: keep serving
+                log.warning("secret reload failed: %s", type(exc).__name__)
+            self._loaded_at = time.monotonic()
 
     @cached_property
     def staff_keys(self) -> KeySet:
@@ -55,7 +81,10 @@ def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | 
     from chalicelib.storage.models import bind
 
     bind(settings)
-    secret = settings.secret_key or aws.read_secret_parameter(settings.secret_ssm_param, settings.region)
+    source = None
+    if not settings.secret_key:
+        source = lambda: aws.read_secret_parameter(settings.secret_ssm_param, settings.region)  # noqa: E731
+    secret = settings.secret_key or source()  # type: ignore[misc]
     if sender is None:
         sender = AwsSender(
             SesEmailSender(
@@ -65,7 +94,9 @@ def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | 
         )
     connection = Connection(region=settings.region)
     store = Store(lambda: aws.share(connection))
-    return Deps(settings=settings, store=store, sender=sender, clock=clock or system_clock, secret=secret)
+    return Deps(
+        settings=settings, store=store, sender=sender, clock=clock or system_clock, secret=secret, secret_source=source
+    )
 
 
 _deps: Deps | None = None

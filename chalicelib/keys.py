@@ -1,42 +1,90 @@
-"""Keyed hashing: one server secret, a derived key per purpose.
+"""Keyed hashing and signing: a long-lived lookup secret and rotatable signing secrets.
 
-Codes, NIKs, refresh tokens and rate-limit keys are stored only as HMAC-SHA256 under
-keys derived from the stage's secret, so a copy of the tables alone reveals none of them.
+The stage secret (SSM SecureString) is a JSON document::
+
+    {"lookup": "<random>",
+     "signing": {"current": "<version id>", "versions": {"<version id>": "<random>", ...}}}
+
+- **lookup** derives the keys of everything *stored* under a keyed hash or sealed: codes,
+  NIKs, destinations and rate-limit keys, refresh tokens, the authenticator secret and
+  recovery codes. It is never rotated by `make rotate-secret`, so NIK claims, pending
+  flows, limits and sessions keep working across a rotation (re-keying it is a separate,
+  offline job: docs/decisions.md).
+- **signing** versions derive the access-token key of each version. Tokens carry the
+  version as ``kid``; every listed version is accepted (the current one and, during a
+  rotation, the previous), and only the current one signs. Removing a version ends its
+  tokens at once.
+
+A plain string (the first wave's format, tests, and the local stage's default) is read
+as ``lookup`` and signing version ``v1`` both, which derives exactly the keys that string
+derived before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 
 def _derive(master: bytes, label: str) -> bytes:
     return hmac.new(master, b"sandi/v1/" + label.encode(), hashlib.sha256).digest()
 
 
+LEGACY_VERSION = "v1"
+
+
+class SecretFormatError(ValueError):
+    """The secret document is not valid (no lookup secret, or no current signing version)."""
+
+
+def parse_secret(secret: str) -> tuple[str, str, dict[str, str]]:
+    """(lookup secret, current signing version, every signing version's secret)."""
+    text = secret.strip()
+    if not text.startswith("{"):
+        return text, LEGACY_VERSION, {LEGACY_VERSION: text}
+    try:
+        document = json.loads(text)
+        lookup = str(document["lookup"])
+        signing = document["signing"]
+        versions = {str(k): str(v) for k, v in signing["versions"].items()}
+        current = str(signing["current"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SecretFormatError("the stage secret is not a valid secret document") from exc
+    if not lookup or current not in versions or not all(versions.values()):
+        raise SecretFormatError("the stage secret has no lookup secret or no current signing version")
+    return lookup, current, versions
+
+
 @dataclass(frozen=True)
 class Keys:
-    """Purpose-bound keys derived from the stage secret."""
+    """Purpose-bound keys: lookup keys, and the access-token key of each signing version."""
 
     code: bytes
     nik: bytes
     destination: bytes
-    token: bytes
     refresh: bytes
     totp: bytes
+    token: bytes  # the current version's: signs new access tokens
+    kid: str  # the current version's id, in every new token's header
+    token_keys: dict[str, bytes] = field(default_factory=dict)  # every accepted version's
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
-        """Derive every purpose key from one secret string."""
-        master = secret.encode()
+        """Derive every purpose key from the stage secret (a document or a plain string)."""
+        lookup, current, versions = parse_secret(secret)
+        master = lookup.encode()
+        token_keys = {kid: _derive(value.encode(), "access-token") for kid, value in versions.items()}
         return cls(
             code=_derive(master, "code"),
             nik=_derive(master, "nik"),
             destination=_derive(master, "destination"),
-            token=_derive(master, "access-token"),
             refresh=_derive(master, "refresh-token"),
             totp=_derive(master, "authenticator"),
+            token=token_keys[current],
+            kid=current,
+            token_keys=token_keys,
         )
 
 

@@ -8,6 +8,7 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +41,19 @@ def _json(value: dict[str, Any]) -> bytes:
 
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_HEADER = _b64(_json({"alg": ALGORITHM, "typ": "JWT"}))
+
+
+def _header(kid: str | None) -> str:
+    return _b64(_json({"alg": ALGORITHM, "typ": "JWT", **({"kid": kid} if kid else {})}))
 
 
 def _mac(key: bytes, signing_input: str) -> bytes:
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
-def _sign(key: bytes, issuer: str, subject: str, extra: dict[str, str], now: float, ttl: int) -> str:
+def _sign(
+    key: bytes, issuer: str, subject: str, extra: dict[str, str], now: float, ttl: int, kid: str | None = None
+) -> str:
     """A compact JWS (RFC 7515) with HMAC-SHA256: what PyJWT writes for HS256.
 
     Member tokens are signed here rather than with PyJWT, which imports cryptography's
@@ -62,20 +68,28 @@ def _sign(key: bytes, issuer: str, subject: str, extra: dict[str, str], now: flo
         "exp": int(now) + ttl,
         "jti": secrets.token_urlsafe(16),  # every token distinct, even two in one second
     }
-    signing_input = f"{_HEADER}.{_b64(_json(payload))}"
+    signing_input = f"{_header(kid)}.{_b64(_json(payload))}"
     return f"{signing_input}.{_b64(_mac(key, signing_input))}"
 
 
-def _decode(key: bytes, token: str) -> dict[str, Any] | None:
-    """The payload of a token whose header says HS256 and whose MAC is right, else None."""
+def _decode(keys: bytes | Mapping[str, bytes], token: str) -> dict[str, Any] | None:
+    """The payload of a token whose header says HS256 and whose MAC is right, else None.
+
+    ``keys``: one key, or the accepted keys by version: the header's ``kid`` picks one
+    (a token without a known ``kid`` is refused)."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
     header_b64, payload_b64, mac_b64 = parts
     try:
         header, mac = json.loads(_unb64(header_b64)), _unb64(mac_b64)
+        if not isinstance(header, dict):
+            return None
         if not isinstance(header, dict) or header.get("alg") != ALGORITHM or "crit" in header:
             return None  # alg "none", any other algorithm, or extensions we do not know
+        key = keys if isinstance(keys, bytes) else keys.get(str(header.get("kid")))
+        if key is None:
+            return None  # a version that is not (or no longer) accepted
         if not hmac.compare_digest(mac, _mac(key, f"{header_b64}.{payload_b64}")):
             return None
         payload = json.loads(_unb64(payload_b64))
@@ -85,7 +99,7 @@ def _decode(key: bytes, token: str) -> dict[str, Any] | None:
 
 
 def _verify(
-    key: bytes, issuer: str, token: str, extra: str, now: float, audience: str | None = None
+    key: bytes | Mapping[str, bytes], issuer: str, token: str, extra: str, now: float, audience: str | None = None
 ) -> dict[str, Any] | None:
     """The payload of a valid token, or None (bad signature, ``alg: none``, expired...).
 
@@ -107,13 +121,26 @@ def _verify(
 
 
 def issue_access_token(
-    key: bytes, issuer: str, audience: str, account_id: str, session_id: str, now: float, ttl: int
+    key: bytes, issuer: str, audience: str, account_id: str, session_id: str, now: float, ttl: int, kid: str = ""
 ) -> str:
-    """A signed, short-lived access token naming the account and the session."""
-    return _sign(key, issuer, account_id, {"sid": session_id, "aud": audience}, now, ttl)
+    """A signed, short-lived access token naming the account and the session (and the
+    signing version, ``kid``)."""
+    return _sign(key, issuer, account_id, {"sid": session_id, "aud": audience}, now, ttl, kid or None)
 
 
-def read_access_token(key: bytes, issuer: str, audience: str, token: str, now: float) -> AccessClaims | None:
+def token_kid(token: str) -> str | None:
+    """The signing version a token names (unverified: only to decide to reload keys)."""
+    try:
+        header = json.loads(_unb64(token.split(".")[0]))
+    except (ValueError, UnicodeError, IndexError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+def read_access_token(
+    key: bytes | Mapping[str, bytes], issuer: str, audience: str, token: str, now: float
+) -> AccessClaims | None:
     """The claims of a valid access token, or None."""
     payload = _verify(key, issuer, token, "sid", now, audience)
     return AccessClaims(str(payload["sub"]), str(payload["sid"])) if payload else None

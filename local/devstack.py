@@ -362,6 +362,7 @@ def provision(emulator_port: int) -> None:
     os.environ["SANDI_STAFF_JWKS_URL"] = f"http://127.0.0.1:{emulator_port}/{pool_id}/.well-known/jwks.json"
     os.environ["SANDI_STAFF_IDP_ENDPOINT"] = f"http://127.0.0.1:{emulator_port}/"  # the console signs in here
     os.environ.setdefault("SANDI_SES_CONFIGURATION_SET", f"sandi-{os.environ['SANDI_STAGE']}-events")
+    _store_secret(boto3.client("ssm", region_name=os.environ["AWS_DEFAULT_REGION"]))
     settings = get_settings()
     create_tables(settings)
     sender = parseaddr(settings.ses_sender)[1]
@@ -373,6 +374,19 @@ def provision(emulator_port: int) -> None:
         ses.create_configuration_set(ConfigurationSet={"Name": config_set})
     except ses.exceptions.ConfigurationSetAlreadyExistsException:
         pass
+
+
+def _store_secret(ssm: Any) -> None:
+    """The stage secret lives in (the emulator's) SSM, read by the app as in a deployed
+    stage, so `make rotate-secret STAGE=local` rotates the running stack. A
+    ``SANDI_SECRET_KEY`` given to the stack (tests, benchmarks) is stored as it is."""
+    from local.rotate_secret import new_document, parameter_name
+
+    name = parameter_name(os.environ["SANDI_STAGE"])
+    value = os.environ.pop("SANDI_SECRET_KEY", "") or new_document()
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    os.environ["SANDI_SECRET_SSM_PARAM"] = name
+    os.environ.setdefault("SANDI_SECRET_REFRESH_SECONDS", "2")  # a local rotation shows at once
 
 
 # --- API ------------------------------------------------------------------------------

@@ -84,6 +84,26 @@ def invoke_live_alias(template_path: Path) -> None:
     template_path.write_text(json.dumps(template, indent=2) + "\n")
 
 
+def apply_stage(template_path: Path, stage: str) -> None:
+    """The stage's guard rails (infra/stages.json): API throttling, the WAF rate per client
+    address, log retention."""
+    values = json.loads((ROOT / "infra" / "stages.json").read_text()).get(stage)
+    if values is None:
+        return
+    template = json.loads(template_path.read_text())
+    resources = template["Resources"]
+    for setting in resources["RestAPI"]["Properties"]["MethodSettings"]:
+        setting["ThrottlingRateLimit"] = values["throttle_rate"]
+        setting["ThrottlingBurstLimit"] = values["throttle_burst"]
+    for rule in resources["ApiFirewall"]["Properties"]["Rules"]:
+        if "RateBasedStatement" in rule["Statement"]:
+            rule["Statement"]["RateBasedStatement"]["Limit"] = values["waf_requests_per_5_min_per_ip"]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            resource["Properties"]["RetentionInDays"] = values["log_retention_days"]
+    template_path.write_text(json.dumps(template, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev")
@@ -94,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     # chalice imports app.py to read the routes but does not apply the stage's variables
     # then: the app must know its stage (the staff routes get the Cognito authorizer).
     env["SANDI_STAGE"] = args.stage
-    env.setdefault("SANDI_SECRET_SSM_PARAM", f"/sandi/{args.stage}/secret-key")
+    env.setdefault("SANDI_SECRET_SSM_PARAM", f"/sandi-{args.stage}/secret-key")
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run(
         [str(chalice), "package", "--stage", args.stage, "--merge-template", "infra/resources.json", str(out)],
@@ -105,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     before, after = slim(out / "deployment.zip")
     compiled = compile_bytecode(out / "deployment.zip")
     invoke_live_alias(out / "sam.json")
+    apply_stage(out / "sam.json", args.stage)
     shipped = (out / "deployment.zip").stat().st_size
     print(
         f"{out}/sam.json and deployment.zip: {before / 1e6:.1f} MB as chalice built it, {after / 1e6:.2f} MB "

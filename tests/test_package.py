@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,11 +53,90 @@ def test_template_declares_tables_topic_schedule_and_least_privilege(package: Pa
     assert resources["FlowsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
     assert any(v["Type"] == "AWS::SNS::Topic" for v in resources.values())
     assert "CleanupEvent" in resources["Cleanup"]["Properties"]["Events"]
-    statements = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    actions = [a for s in statements for a in s["Action"]]
-    assert actions and not any(a == "*" or a.endswith(":*") for a in actions)  # named actions only
-    tables_statement = next(s for s in statements if s["Sid"] == "Tables")
-    assert all("table/sandi-prod-" in r for r in tables_statement["Resource"])
+    for role in ("ApiHandlerRole", "CleanupRole", "SesFeedbackRole", "SmsReceiptsRole"):
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        actions = [a for s in statements for a in s["Action"]]
+        assert actions and not any(a == "*" or a.endswith(":*") for a in actions)  # named actions only
+
+
+def _grants(statements: list[dict[str, Any]]) -> set[str]:
+    """``service:Action:resource`` of a role's statements, tables by logical name (as
+    chalicelib/permissions.py writes them); platform statements (own logs, DLQ) apart."""
+    from infra.build_template import TABLE_LOGICAL
+
+    by_logical = {logical: suffix for suffix, logical in TABLE_LOGICAL.items()}
+    found = set()
+    for statement in statements:
+        if statement["Sid"] in ("OwnLogs", "DeadLetters"):
+            continue
+        resource = statement["Resource"]
+        if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+            name = by_logical[resource["Fn::GetAtt"][0]]
+        elif isinstance(resource, dict) and "/index/" in resource.get("Fn::Sub", ""):
+            logical, index = resource["Fn::Sub"].removeprefix("${").split(".Arn}/index/")
+            name = f"{by_logical[logical]}/{index}"
+        else:
+            name = "*"
+        found |= {f"{action}:{name}" for action in statement["Action"]}
+    return found
+
+
+def test_every_role_grants_exactly_what_its_function_calls(package: Path) -> None:
+    from chalicelib.permissions import CALLS, granted
+
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    roles = {"APIHandler": "ApiHandlerRole", "Cleanup": "CleanupRole", "SesFeedback": "SesFeedbackRole"}
+    roles["SmsReceipts"] = "SmsReceiptsRole"
+    assert set(roles) == set(CALLS)
+    for function, role in roles.items():
+        assert resources[function]["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        assert len(resources[role]["Properties"]["Policies"]) == 1
+        assert _grants(statements) == granted(function), function
+        logs = next(s for s in statements if s["Sid"] == "OwnLogs")
+        assert (
+            logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"] and function in logs["Resource"]["Fn::Sub"]
+        )
+    # the cleanup and receipt functions never see accounts or claims
+    for function in ("Cleanup", "SesFeedback", "SmsReceipts"):
+        assert not any(g.split(":")[2] in ("accounts", "claims") for g in granted(function))
+
+
+def test_guard_rails_are_in_front(package: Path) -> None:
+    resources = json.loads((package / "sam.json").read_text())["Resources"]
+    stage = json.loads((ROOT / "infra" / "stages.json").read_text())["prod"]
+    settings = resources["RestAPI"]["Properties"]["MethodSettings"][0]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (
+        stage["throttle_rate"],
+        stage["throttle_burst"],
+    )
+    rules = {r["Name"]: r for r in resources["ApiFirewall"]["Properties"]["Rules"]}
+    rate = rules["RatePerClientIp"]["Statement"]["RateBasedStatement"]
+    assert rate == {"Limit": stage["waf_requests_per_5_min_per_ip"], "AggregateKeyType": "IP"}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
+    assert "restapis/${RestAPI}/stages/api" in resources["ApiFirewallOnStage"]["Properties"]["ResourceArn"]["Fn::Sub"]
+    groups = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Logs::LogGroup"]
+    assert groups and all(g["RetentionInDays"] == stage["log_retention_days"] for g in groups)
+    for function in ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts"):
+        assert resources[function]["Properties"]["ReservedConcurrentExecutions"] > 0
+        assert any(g["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${" + function + "}"} for g in groups)
+    assert "WafBlocksAlarm" in resources
+
+
+def test_the_security_scanner_passes_or_every_finding_is_justified(package: Path) -> None:
+    checkov = ROOT / ".venv-scan" / "bin" / "checkov"
+    assert checkov.exists(), "make test installs checkov in .venv-scan (requirements-scan.txt)"
+    command = [str(checkov), "-f", str(package / "sam.json"), "--framework", "cloudformation", "-o", "json"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    assert report["summary"]["failed"] == 0, [
+        (f["check_id"], f["resource"]) for f in report["results"]["failed_checks"]
+    ]
+    decisions = (ROOT / "docs" / "decisions.md").read_text()
+    assert report["summary"]["passed"] > 0 and report["results"]["skipped_checks"]
+    for skipped in report["results"]["skipped_checks"]:
+        assert skipped["check_result"]["suppress_comment"], skipped["check_id"]
+        assert skipped["check_id"] in decisions, f"{skipped['check_id']} is not justified in docs/decisions.md"
 
 
 def test_cfn_lint_passes(package: Path) -> None:

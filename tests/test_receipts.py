@@ -213,6 +213,7 @@ def test_local_stack_simulates_delivered_unreachable_and_bounced(local_stack: Lo
         assert client.call("POST", base + "/phone", {"phone": who.phone}).ok
         challenge = _poll(client, base, settled)
         assert (challenge["delivery"], challenge.get("delivery_failure")) == expected, phone_e164
+
     def page(to: str) -> str:  # the inbox page shows each message's state
         return requests.get(local_stack.inbox + "/", params={"to": to}, timeout=10).text
 

@@ -20,12 +20,11 @@ from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.flows.common import mask_email, mask_phone
-from chalicelib.flows.sessions import notify, notify_sms, profile_view
+from chalicelib.flows.sessions import notify, notify_sms, profile_view, read_member_token
 from chalicelib.keys import keyed_hash
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.tokens import read_access_token
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -81,7 +80,7 @@ def authorize(deps: Deps, authorization: str | None, need: str = AGENT) -> Staff
     if s.staff_pool_id and s.staff_client_id:
         claims = verify(token, deps.staff_keys, issuer(s.region, s.staff_pool_id), s.staff_client_id, deps.clock())
     if claims is None:
-        if read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token, deps.clock()) is not None:
+        if read_member_token(deps, token, deps.clock()) is not None:
             raise ApiError("forbidden")  # a member, authenticated, not staff
         raise ApiError("unauthenticated")
     groups = [g for g in GROUPS if g in claims.groups]

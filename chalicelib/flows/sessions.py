@@ -30,7 +30,14 @@ from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, FlowModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token, read_access_token
+from chalicelib.tokens import (
+    AccessClaims,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    read_access_token,
+    token_kid,
+)
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -63,10 +70,10 @@ class Signed:
 
 
 def _tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: float) -> dict[str, Any]:
-    s = deps.settings
+    s, keys = deps.settings, deps.keys
     return {
         "access_token": issue_access_token(
-            deps.keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl
+            keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl, keys.kid
         ),
         "token_type": "Bearer",
         "expires_in": s.access_token_ttl,
@@ -269,8 +276,7 @@ def authenticate(deps: Deps, authorization: str | None, *extra: tuple[type[Any],
     """The account and session behind a bearer token, plus ``extra`` items, in one read."""
     now = deps.clock()
     scheme, _, token = (authorization or "").strip().partition(" ")
-    s = deps.settings
-    claims = read_access_token(deps.keys.token, s.token_issuer, s.token_audience, token.strip(), now)
+    claims = read_member_token(deps, token.strip(), now)
     if scheme.lower() != "bearer" or claims is None:
         raise ApiError("unauthenticated")
     session, account, *rest = deps.store.get_many(
@@ -279,6 +285,18 @@ def authenticate(deps: Deps, authorization: str | None, *extra: tuple[type[Any],
     if not _live(session, account, claims.account_id, now):
         raise ApiError("unauthenticated")
     return Signed(account=account, session=session, extra=rest)
+
+
+def read_member_token(deps: Deps, token: str, now: float) -> AccessClaims | None:
+    """A member's access token under any accepted signing version. A version this
+    container does not know yet (a rotation elsewhere) makes it re-read the secret once."""
+    s = deps.settings
+    claims = read_access_token(deps.keys.token_keys, s.token_issuer, s.token_audience, token, now)
+    kid = token_kid(token) if claims is None else None
+    if kid is not None and kid not in deps.keys.token_keys:
+        deps.reload_keys(unless_younger_than=10.0)
+        claims = read_access_token(deps.keys.token_keys, s.token_issuer, s.token_audience, token, now)
+    return claims
 
 
 def _live(session: SessionModel | None, account: AccountModel | None, account_id: str, now: float) -> bool:

@@ -1,0 +1,57 @@
+"""What each Lambda function calls in AWS: the one list the roles are built from.
+
+``infra/build_template.py`` turns this table into one IAM role per function, every
+resource named from the stack (table ARNs by ``Fn::GetAtt``), so the policies and the
+tables cannot disagree. ``tests/test_permissions.py`` records the calls the functions
+really make (against the emulator, through every kind of request) and checks each one
+is listed here; ``tests/test_package.py`` checks the packaged roles grant exactly this.
+
+DynamoDB transactions need the item actions of each item (``TransactWriteItems`` with a
+Put needs ``dynamodb:PutItem`` on that table); a Query of an index needs the index ARN.
+"""
+
+from __future__ import annotations
+
+# logical table -> DynamoDB actions, per function; "table/index" names an index
+Tables = dict[str, tuple[str, ...]]
+
+API_TABLES: Tables = {
+    "accounts": ("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
+    "claims": ("GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"),
+    "flows": ("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+    "sessions": ("GetItem", "PutItem", "UpdateItem"),
+    "sessions/by_account": ("Query",),
+    "counters": ("GetItem", "PutItem", "UpdateItem"),
+    "suppressions": ("GetItem", "ConditionCheckItem"),
+    "audit": ("PutItem", "UpdateItem", "Query"),
+}
+CLEANUP_TABLES: Tables = {
+    "flows": ("DeleteItem",),
+    "flows/by_expiry": ("Query",),
+    "sessions": ("DeleteItem",),
+    "sessions/by_expiry": ("Query",),
+    "counters": ("GetItem", "UpdateItem", "DeleteItem"),
+    "counters/by_expiry": ("Query",),
+}
+RECEIPT_TABLES: Tables = {
+    "counters": ("GetItem", "UpdateItem"),  # the receipt item; a failed send's cap events given back
+    "flows": ("UpdateItem",),  # the challenge moves forward
+}
+
+# function -> (tables, other services' actions)
+CALLS: dict[str, tuple[Tables, tuple[str, ...]]] = {
+    "APIHandler": (
+        API_TABLES,
+        ("ses:SendEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut", "ssm:GetParameter"),
+    ),
+    "Cleanup": (CLEANUP_TABLES, ("ssm:GetParameter",)),
+    "SesFeedback": ({**RECEIPT_TABLES, "suppressions": ("PutItem",)}, ("ssm:GetParameter",)),
+    "SmsReceipts": (RECEIPT_TABLES, ("ssm:GetParameter",)),
+}
+
+
+def granted(function: str) -> set[str]:
+    """``service:Action:resource`` strings of one function (resource: table[/index] or ``*``)."""
+    tables, others = CALLS[function]
+    found = {f"dynamodb:{action}:{table}" for table, actions in tables.items() for action in actions}
+    return found | {f"{call}:*" for call in others}
