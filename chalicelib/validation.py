@@ -96,13 +96,36 @@ def parse_free_text(value: Any, max_length: int, reason: str) -> str:
 # --- email ---------------------------------------------------------------------
 
 
+# Addresses of this plain ASCII shape are accepted by the email library unchanged but
+# for the domain's case; they are checked here without importing it (its import costs
+# about 50 ms of a cold start). Anything else, including punycode, goes to the library.
+# tests/test_validation.py checks the equivalence (and this list against the library's).
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+)
+SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def _plain_email(text: str) -> str | None:
+    local, _, domain = text.rpartition("@")
+    domain = domain.lower()
+    if not _PLAIN_EMAIL.fullmatch(text) or len(local) > 64 or len(domain) > 253 or "--" in domain:
+        return None
+    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAINS):
+        return None
+    return f"{local}@{domain}"
+
+
 def parse_email(value: Any) -> str:
     """A syntactically valid address, normalized (no DNS lookups)."""
-    from email_validator import EmailNotValidError, validate_email
-
     text = parse_text(value).strip()
     if len(text) > 254:
         raise FieldError("invalid_email")
+    plain = _plain_email(text)
+    if plain is not None:
+        return plain
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:

@@ -6,7 +6,7 @@ import itertools
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.validation import (
@@ -249,3 +249,43 @@ def test_any_other_six_digits_are_accepted(pin: str) -> None:
 @pytest.mark.parametrize("pin", ["12345", "1234567", "12a456", ""])
 def test_pin_must_be_six_digits(pin: str) -> None:
     assert pin_problems(pin, None) == ["invalid_format"]
+
+
+_PLAIN_SHAPED = st.from_regex(
+    r"[A-Za-z0-9]{1,10}([._+-][A-Za-z0-9]{1,5}){0,3}@([A-Za-z0-9]([A-Za-z0-9-]{0,8}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,8}",
+    fullmatch=True,
+)
+
+
+@example("Budi.Santoso@Example.COM")
+@example("x@xn--bcher-kva.de")
+@example("a@foo.test")
+@example("a@sub.localhost")
+@given(_PLAIN_SHAPED | st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_plain_addresses_are_taken_exactly_as_the_email_library_takes_them(text: str) -> None:
+    """parse_email skips the library for plain ASCII addresses: same verdict, same form."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from chalicelib.validation import FieldError, parse_email
+
+    try:
+        expected: str | None = str(
+            validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False).normalized
+        )
+    except EmailNotValidError:
+        expected = None
+    if len(text.strip()) > 254:
+        expected = None
+    try:
+        got: str | None = parse_email(text)
+    except FieldError:
+        got = None
+    assert got == expected
+
+
+def test_the_special_use_domains_are_the_librarys() -> None:
+    import email_validator
+
+    from chalicelib.validation import SPECIAL_USE_DOMAINS
+
+    assert set(SPECIAL_USE_DOMAINS) == set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
