@@ -107,3 +107,40 @@ def test_an_ordinary_cold_start_primes_only_what_every_request_needs() -> None:
     primed = result["primed"]
     assert primed["clients"] == ["dynamodb@ap-southeast-3"]  # type: ignore[index]
     assert primed["modules"] == []  # type: ignore[index]
+
+
+def test_every_model_and_endpoint_file_is_parsed_once_per_container() -> None:
+    """One botocore session: PynamoDB and every client share its loader cache."""
+    script = r"""
+import collections, json
+import botocore.loaders
+parsed = collections.Counter()
+original = botocore.loaders.JSONFileLoader.load_file
+def counted(self, file_path):
+    parsed[file_path] += 1
+    return original(self, file_path)
+botocore.loaders.JSONFileLoader.load_file = counted
+from chalicelib import aws
+from chalicelib.config import get_settings
+from chalicelib.warm import prime
+from chalicelib.storage.models import ALL_MODELS
+prime(get_settings(), full=True)  # every client, every model's connection
+for model in ALL_MODELS:
+    assert model._get_connection().connection.client is aws.client("dynamodb", get_settings().region)
+print(json.dumps({"files": len(parsed), "twice": [p for p, n in parsed.items() if n > 1]}))
+"""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SANDI_", "AWS_"))},
+        "SANDI_STAGE": "local",
+        "SANDI_SECRET_KEY": "k",
+        "AWS_DEFAULT_REGION": "ap-southeast-3",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["files"] >= 4 and result["twice"] == []
