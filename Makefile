@@ -55,8 +55,9 @@ $(SCAN): requirements-scan.txt $(MARK)
 	.venv-scan/bin/python -m pip install --quiet -r requirements-scan.txt
 	touch $(SCAN)
 
+# One worker per core (each starts its own local stack when its tests need one).
 test: $(STAMP) $(CHROMIUM) $(SCAN)  ## the whole suite (browser tests and the template scan included)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 screenshots: $(STAMP) $(CHROMIUM)  ## the console's main screens -> docs/console/*.png
 	SANDI_SCREENSHOT_DIR=docs/console $(PY) -m pytest -p no:xdist tests/test_console.py
