@@ -153,6 +153,14 @@ LOG_GROUP_ARN = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log
 EMAIL_EVENTS = ["delivery", "bounce", "complaint", "reject", "deliveryDelay"]
 
 
+def _assumed_by(service: str, same_account: bool = False) -> dict[str, Any]:
+    """A trust policy letting one AWS service assume the role (for this account only)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if same_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def _delivery_receipts() -> dict[str, Any]:
     """Email: SES sends through a configuration set whose SNS destination is the feedback
     topic. SMS: SNS's delivery status logs (enabled per account: README) are subscribed to
@@ -198,17 +206,7 @@ def _delivery_receipts() -> dict[str, Any]:
         "SmsDeliveryStatusRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "sns.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                        }
-                    ],
-                },
+                "AssumeRolePolicyDocument": _assumed_by("sns.amazonaws.com", same_account=True),
                 "Policies": [
                     {
                         "PolicyName": "sms-delivery-status-logs",
@@ -621,16 +619,7 @@ def _guard_rails() -> dict[str, Any]:
         "ApiGatewayLogsRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
+                "AssumeRolePolicyDocument": _assumed_by("apigateway.amazonaws.com"),
                 "ManagedPolicyArns": [
                     {
                         "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
