@@ -51,6 +51,7 @@ class Challenge:
     delivery: str
     notice: bool = False
     delivery_failure: str | None = None
+    settles_at: float | None = None  # a decoy's: when it reads "delivered" (no receipt comes)
 
     def attempts_remaining(self, max_attempts: int) -> int:
         """Wrong guesses left before the code locks."""

@@ -18,7 +18,7 @@ from chalice.test import Client
 
 from chalicelib.flows import feedback
 from local import provider_events as events
-from tests.conftest import Api, FakeClock, Journey, LocalStack, Member, Outbox, person
+from tests.conftest import Api, FakeClock, Journey, LocalStack, Member, Outbox, person, shape
 from tests.stack_client import StackClient
 
 
@@ -265,3 +265,22 @@ def test_parallel_receipts_apply_exactly_once(local_stack: LocalStack) -> None:
     final = client.call("GET", f"/v1/registrations/{started['flow_id']}").json()["challenge"]
     assert final["delivery"] in ("delivered", "failed")
     assert json.dumps(final)  # one consistent answer
+
+
+def test_a_decoy_reads_delivered_like_a_real_code_whatever_other_decoys_do(
+    api: Api, member: Member, clock: FakeClock
+) -> None:
+    """Unknown addresses get a decoy send; their challenges must settle as real ones do,
+    even when many decoys are in flight (their receipts all name one simulator address)."""
+    known = api.post("/v1/password-resets", {"email": member.who.email}).body["flow_id"]
+    strangers = [api.post("/v1/password-resets", {"email": f"tidak.ada{i}@example.com"}).body for i in range(3)]
+    assert all(s["challenge"]["delivery"] == "sent" for s in strangers)
+    _ses(events.ses_delivery("m-real", member.who.email, clock(), clock() + 1))
+    for i in range(3):  # the simulator's receipts for the decoys change nothing
+        _ses(events.ses_delivery(f"m-{i}", "success@simulator.amazonses.com", clock(), clock() + 1))
+    clock.advance(4.1)
+    views = [api.get(f"/v1/password-resets/{known}").body] + [
+        api.get(f"/v1/password-resets/{s['flow_id']}").body for s in strangers
+    ]
+    assert {v["challenge"]["delivery"] for v in views} == {"delivered"}
+    assert len({json.dumps(shape(v)) for v in views}) == 1  # one shape for known and unknown

@@ -163,6 +163,7 @@ class FlowModel(_Expiring):
     ch_sends = NumberAttribute(null=True)
     ch_delivery = UnicodeAttribute(null=True)
     ch_delivery_failure = UnicodeAttribute(null=True)  # why a failed send failed (provider's receipt)
+    ch_settles_at = NumberAttribute(null=True)  # a decoy's: when it reads "delivered"
     ch_notice = BooleanAttribute(null=True)
 
 

@@ -143,6 +143,7 @@ def challenge_of(flow: FlowModel) -> Challenge | None:
         delivery=flow.ch_delivery or "sent",
         notice=bool(flow.ch_notice),
         delivery_failure=flow.ch_delivery_failure or None,
+        settles_at=float(flow.ch_settles_at) if flow.ch_settles_at else None,
     )
 
 
@@ -162,6 +163,7 @@ def set_challenge(challenge: Challenge) -> list[Action]:
         FlowModel.ch_delivery_failure.set(challenge.delivery_failure)
         if challenge.delivery_failure
         else FlowModel.ch_delivery_failure.remove(),
+        FlowModel.ch_settles_at.set(challenge.settles_at) if challenge.settles_at else FlowModel.ch_settles_at.remove(),
     ]
 
 
@@ -176,6 +178,7 @@ CHALLENGE_ATTRIBUTES = (
     FlowModel.ch_sends,
     FlowModel.ch_delivery,
     FlowModel.ch_delivery_failure,
+    FlowModel.ch_settles_at,
     FlowModel.ch_notice,
 )
 
