@@ -72,6 +72,12 @@ def _sign(
     return f"{signing_input}.{_b64(_mac(key, signing_input))}"
 
 
+def _read_header(segment: str) -> dict[str, Any] | None:
+    """A token's header, decoded (not verified), or None."""
+    header = json.loads(_unb64(segment))
+    return header if isinstance(header, dict) else None
+
+
 def _decode(keys: bytes | Mapping[str, bytes], token: str) -> dict[str, Any] | None:
     """The payload of a token whose header says HS256 and whose MAC is right, else None.
 
@@ -82,10 +88,8 @@ def _decode(keys: bytes | Mapping[str, bytes], token: str) -> dict[str, Any] | N
         return None
     header_b64, payload_b64, mac_b64 = parts
     try:
-        header, mac = json.loads(_unb64(header_b64)), _unb64(mac_b64)
-        if not isinstance(header, dict):
-            return None
-        if not isinstance(header, dict) or header.get("alg") != ALGORITHM or "crit" in header:
+        header, mac = _read_header(header_b64), _unb64(mac_b64)
+        if header is None or header.get("alg") != ALGORITHM or "crit" in header:
             return None  # alg "none", any other algorithm, or extensions we do not know
         key = keys if isinstance(keys, bytes) else keys.get(str(header.get("kid")))
         if key is None:
@@ -131,10 +135,10 @@ def issue_access_token(
 def token_kid(token: str) -> str | None:
     """The signing version a token names (unverified: only to decide to reload keys)."""
     try:
-        header = json.loads(_unb64(token.split(".")[0]))
-    except (ValueError, UnicodeError, IndexError):
+        header = _read_header(token.split(".")[0])
+    except (ValueError, UnicodeError):
         return None
-    kid = header.get("kid") if isinstance(header, dict) else None
+    kid = header.get("kid") if header else None
     return kid if isinstance(kid, str) else None
 
 

@@ -86,6 +86,19 @@ def _staff_pool() -> dict[str, Any]:
     return resources
 
 
+def _service_may_use_key(sid: str, service: str) -> dict[str, Any]:
+    """A key-policy statement: one AWS service may encrypt and decrypt with the key, for
+    this account only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }
+
+
 def _event_key() -> dict[str, Any]:
     """The KMS key of the event topics: the account administers it, SES may encrypt what
     it publishes (for this account only), SNS may use it for its own delivery."""
@@ -107,30 +120,9 @@ def _event_key() -> dict[str, Any]:
                         "Action": "kms:*",
                         "Resource": "*",
                     },
-                    {
-                        "Sid": "SesPublishesEvents",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ses.amazonaws.com"},
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                    },
-                    {
-                        "Sid": "CloudWatchPublishesAlarms",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                    },
-                    {
-                        "Sid": "SnsDeliversEvents",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sns.amazonaws.com"},
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                    },
+                    _service_may_use_key("SesPublishesEvents", "ses.amazonaws.com"),
+                    _service_may_use_key("CloudWatchPublishesAlarms", "cloudwatch.amazonaws.com"),
+                    _service_may_use_key("SnsDeliversEvents", "sns.amazonaws.com"),
                 ],
             },
         },

@@ -178,8 +178,9 @@ class ReceiptSimulator:
             response = events.SMS_UNREACHABLE if unreachable else events.SMS_DELIVERED
             entry = events.sms_status(str(message["_message_id"]), to, accepted, response)
             application.sms_receipts(events.awslogs_event([entry], failure=unreachable), Context())
-            message.update(_delivery="failed", _failure="unreachable" if unreachable else None)
-            if not unreachable:
+            if unreachable:
+                message.update(_delivery="failed", _failure="unreachable")
+            else:
                 message.update(_delivery="delivered")
 
 

@@ -10,7 +10,6 @@ voids every other session without listing them.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,20 +125,11 @@ def login_claim(login: str, kpj_length: int) -> str:
     text = login.strip()
     if text.isdigit() and text.isascii() and len(text) == kpj_length:
         return claim_key("kpj", text)
-    if _DOT_ATOM_LOGIN.fullmatch(text) and "xn--" not in text.lower():  # punycode: the library decodes it
-        # Plain ASCII with no quotes, spaces, comments or punycode: the library would return
-        # it unchanged but for the domain's case, and email_key lowercases it all (and an
-        # address it refuses is looked up as typed): the same key, without importing the
-        # library at every sign-in (tests/test_sessions.py checks the equivalence).
-        return claim_key("email", email_key(text))
     try:
         text = parse_email(text)
     except FieldError:
         pass  # not an address: it names no account, and goes the unknown-login way
     return claim_key("email", email_key(text))
-
-
-_DOT_ATOM_LOGIN = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 
 def _credentials(body: dict[str, Any]) -> tuple[str, Kind, str]:
