@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 MARK   := $(VENV)/.python-$(PYTHON_MINOR)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench load clean staff-token staff-user package screenshots rotate-secret
+.PHONY: run test test-year-ahead lint typecheck check bench load clean staff-token staff-user package screenshots rotate-secret
 
 # A venv of another minor version (an older checkout's) is replaced, not reused.
 $(MARK):
@@ -58,6 +58,17 @@ $(SCAN): requirements-scan.txt $(MARK)
 # One worker per core (each starts its own local stack when its tests need one).
 test: $(STAMP) $(CHROMIUM) $(SCAN)  ## the whole suite (browser tests and the template scan included)
 	$(PY) -m pytest -n auto
+
+# Every test must pass on any date: the same suite with the machine's clock seen a year
+# ahead (libfaketime, from Debian's packages, shifts the clock of every process it starts).
+FAKETIME := /usr/bin/faketime
+$(FAKETIME):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends faketime
+
+AHEAD ?= +365d
+test-year-ahead: $(STAMP) $(CHROMIUM) $(SCAN) $(FAKETIME)  ## the whole suite with the clock seen AHEAD (default a year) from now
+	$(FAKETIME) -f '$(AHEAD)' $(PY) -m pytest -n auto
 
 screenshots: $(STAMP) $(CHROMIUM)  ## the console's main screens -> docs/console/*.png
 	SANDI_SCREENSHOT_DIR=docs/console $(PY) -m pytest -p no:xdist tests/test_console.py

@@ -38,7 +38,26 @@ from chalicelib import aws  # noqa: E402
 from chalicelib.config import Settings, load_settings  # noqa: E402
 from chalicelib.deps import Deps, build_deps, set_deps  # noqa: E402
 
-START = 1_795_300_000.0  # 2026-11-22T...Z, a fixed "now"
+import time  # noqa: E402
+
+_DAY = 86_400
+_TIME_OF_DAY = 74_400  # 20:40:00 UTC: where every window boundary the tests were written against falls
+
+
+def injected_start(real_now: float) -> float:
+    """The injected clock's start: the latest 20:40:00 UTC at or before the real clock.
+
+    Fixed within a run (every test starts at the same instant, same time of day as the
+    suite was written against) but never ahead of the real clock, and never more than a
+    day behind it: whatever the emulator stamps from the real clock (a staff token's
+    ``exp`` = real now + 1 h, moto's own timestamps) then agrees with the injected clock,
+    on any date. A fixed epoch met those stamps only near the day it was written.
+    """
+    start = real_now // _DAY * _DAY + _TIME_OF_DAY
+    return start if start <= real_now else start - _DAY
+
+
+START = injected_start(time.time())
 
 
 class FakeClock:
