@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 MARK   := $(VENV)/.python-$(PYTHON_MINOR)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-year-ahead lint typecheck check bench load clean staff-token staff-user package screenshots rotate-secret
+.PHONY: run test test-year-ahead lint typecheck check bench load clean staff-token staff-user package screenshots rotate-secret preflight smoke
 
 # A venv of another minor version (an older checkout's) is replaced, not reused.
 $(MARK):
@@ -34,11 +34,21 @@ staff-token: $(STAMP)  ## a staff bearer token for the running local stack (admi
 staff-user: staff-token  ## the same: creates STAFF in group ROLE (password in the README) and prints a token
 
 rotate-secret: $(STAMP)  ## a new signing version for STAGE (local: the running stack); see README
-	$(PY) -m local.rotate_secret --stage $(STAGE)
+	$(PY) -m local.rotate_secret --stage $(STAGE) --region $(REGION)
 
 STAGE ?= dev
+REGION ?= ap-southeast-3
 package: $(STAMP)  ## dist/$(STAGE)/sam.json + deployment.zip, no AWS credentials needed
 	$(PY) -m local.package --stage $(STAGE)
+
+BUCKET ?=
+SENDER ?=
+preflight: $(STAMP)  ## is the AWS account ready for STAGE? (read-only; prints ok or what to do per step)
+	$(PY) -m local.preflight --stage $(STAGE) --region $(REGION) --bucket "$(BUCKET)" --sender "$(SENDER)"
+
+URL ?= http://127.0.0.1:8000/
+smoke: $(STAMP)  ## after a deploy: walk what a first day needs against URL (the stack's ApiUrl)
+	$(PY) -m local.smoke $(URL)
 
 # The browser tests drive Debian's chromium (Playwright's own browser download does not
 # work here): installed from Debian's packages when missing, as root or through sudo.
@@ -60,7 +70,9 @@ test: $(STAMP) $(CHROMIUM) $(SCAN)  ## the whole suite (browser tests and the te
 	$(PY) -m pytest -n auto
 
 # Every test must pass on any date: the same suite with the machine's clock seen a year
-# ahead (libfaketime, from Debian's packages, shifts the clock of every process it starts).
+# ahead (libfaketime, from Debian's packages, shifts the wall clock of every process it
+# starts, monotonic clock included: the schemathesis client is run on the real clock, see
+# tests/test_schemathesis.py).
 FAKETIME := /usr/bin/faketime
 $(FAKETIME):
 	$(SUDO) apt-get update -qq

@@ -17,7 +17,9 @@ PRICES = {
     "dynamodb_rru": 0.125 / 1e6,  # on-demand read request unit
     "dynamodb_wru": 0.625 / 1e6,  # on-demand write request unit
     "ses_email": 0.10 / 1000,
-    "sns_sms_indonesia": 0.0400,  # transactional SMS to Indonesia, order of magnitude: see the SNS price sheet
+    # An unverified assumption (not confirmed from AWS's price list; cross-border prices to
+    # Indonesia are reported far higher): read the Indonesia row before budgeting.
+    "sns_sms_indonesia": 0.0400,
     "hosted_verify_fee": 0.05,  # a hosted verification service's fee per verification, before channel fees
 }
 LAMBDA_GB = 1.0  # 1024 MB, as configured

@@ -202,7 +202,11 @@ def report(with_load: bool, runs: int) -> str:
                 ["API Gateway", f"${email['api_gateway']:.7f}", f"${sms['api_gateway']:.7f}"],
                 ["DynamoDB", f"${email['dynamodb']:.7f}", f"${sms['dynamodb']:.7f}"],
                 ["**Sandi total**", f"**${email['compute_total']:.6f}**", f"**${sms['compute_total']:.6f}**"],
-                ["message fee (apart)", f"${email['message']:.5f} (SES)", f"${sms['message']:.4f} (SNS, Indonesia)"],
+                [
+                    "message fee (apart)",
+                    f"${email['message']:.5f} (SES)",
+                    f"${sms['message']:.4f} (SNS, Indonesia; assumed, unverified)",
+                ],
                 ["hosted verification service, fee alone", f"${email['hosted_fee']:.2f}", f"${sms['hosted_fee']:.2f}"],
             ],
         ),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from chalicelib import aws
+from chalicelib import aws, metrics
 from chalicelib.clock import Clock, system_clock
 from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import Sender
@@ -81,6 +81,7 @@ def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | 
     from chalicelib.storage.models import bind
 
     bind(settings)
+    metrics.set_stage(settings.stage)
     source = None
     if not settings.secret_key:
         source = lambda: aws.read_secret_parameter(settings.secret_ssm_param, settings.region)  # noqa: E731

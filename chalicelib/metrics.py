@@ -2,8 +2,9 @@
 
 One JSON line per event on stdout: Lambda ships it to CloudWatch Logs, which turns it
 into a metric in the ``Sandi`` namespace with no API call and no extra round trip.
-Dimensions are few and bounded (channel, reason, limit): never an address, a number,
-an id or anything a member typed.
+Dimensions are few and bounded (stage, channel, reason, limit): never an address, a
+number, an id or anything a member typed. Every value carries the ``stage``, so two
+stages in one account never mix in an alarm (the template's alarms name theirs).
 
 Metric names (all counts): CodesSent, CodesVerified, CodesWrong, CodesExpired,
 CodesLocked, Delivered, DeliveryFailed, Suppressed, RateLimited, SignIns,
@@ -33,12 +34,22 @@ NAMES = (
 )
 
 
+_stage = "local"
+
+
+def set_stage(stage: str) -> None:
+    """The stage every metric is emitted for (set when the container's collaborators are built)."""
+    global _stage
+    _stage = stage
+
+
 def _dimension_sets(dimensions: dict[str, str]) -> list[list[str]]:
+    """Each full set, each single dimension, and the stage's total: always with the stage."""
     names = sorted(dimensions)
-    sets = [names] if names else []
+    sets = [sorted([*names, "stage"])] if names else []
     if len(names) > 1:
-        sets += [[name] for name in names]
-    return [*sets, []]
+        sets += [sorted([name, "stage"]) for name in names]
+    return [*sets, ["stage"]]
 
 
 def emf_line(name: str, dimensions: dict[str, str], value: float, now: float) -> str:
@@ -60,6 +71,7 @@ def emf_line(name: str, dimensions: dict[str, str], value: float, now: float) ->
         },
         name: value,
         **dimensions,
+        "stage": _stage,
     }
     return json.dumps(document, separators=(",", ":"))
 

@@ -42,6 +42,16 @@ STAFF_PASSWORD_POLICY: dict[str, Any] = {
 }
 
 
+# The console signs in with USER_PASSWORD_AUTH (over TLS, to Cognito only); the local
+# pool allows the same list, and a test checks every flow console.js starts is here.
+STAFF_AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+STAFF_INVITATION = {
+    "EmailSubject": "Sandi call-center console: your account",
+    "EmailMessage": "Your user name is {username} and your temporary password is {####}. "
+    "Sign in at the console, choose your own password and add an authenticator app.",
+}
+
+
 def _staff_pool() -> dict[str, Any]:
     """The stage's staff identity: admin-created users, MFA required (TOTP), strong
     passwords, threat protection, and a console client without a secret."""
@@ -55,7 +65,9 @@ def _staff_pool() -> dict[str, Any]:
             "UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"},
             "MfaConfiguration": "ON",
             "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
-            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            # Invitations go by email: the pool has no SMS role (README: --desired-delivery-mediums EMAIL).
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True, "InviteMessageTemplate": STAFF_INVITATION},
+            "AutoVerifiedAttributes": ["email"],
             "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]},
             "Policies": {"PasswordPolicy": {**STAFF_PASSWORD_POLICY, "PasswordHistorySize": 12}},
             "UsernameConfiguration": {"CaseSensitive": False},
@@ -68,7 +80,7 @@ def _staff_pool() -> dict[str, Any]:
             "UserPoolId": {"Ref": "StaffUserPool"},
             "ClientName": "console",
             "GenerateSecret": False,
-            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "ExplicitAuthFlows": STAFF_AUTH_FLOWS,
             "PreventUserExistenceErrors": "ENABLED",
             "EnableTokenRevocation": True,
             "AccessTokenValidity": 15,
@@ -141,6 +153,8 @@ SMS_LOG_GROUPS = {
     "SmsDeliveryLogs": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
     "SmsFailureLogs": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
 }
+OWNS_ACCOUNT_SETTINGS = "OwnsAccountSettings"  # this stack creates the account-wide singletons
+HAS_CUSTOM_DOMAIN = "HasCustomDomain"
 LOG_GROUP_ARN = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
 EMAIL_EVENTS = ["delivery", "bounce", "complaint", "reject", "deliveryDelay"]
 
@@ -197,6 +211,7 @@ def _delivery_receipts() -> dict[str, Any]:
         # `aws sns set-sms-attributes`, README's first-deploy checklist).
         "SmsDeliveryStatusRole": {
             "Type": "AWS::IAM::Role",
+            "Condition": OWNS_ACCOUNT_SETTINGS,
             "Properties": {
                 "AssumeRolePolicyDocument": _assumed_by("sns.amazonaws.com", same_account=True),
                 "Policies": [
@@ -207,9 +222,12 @@ def _delivery_receipts() -> dict[str, Any]:
                             "Statement": [
                                 {
                                     "Effect": "Allow",
-                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    # SNS creates the group when it is missing (it checks first)
+                                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                                     "Resource": [
-                                        {"Fn::Sub": LOG_GROUP_ARN + g + ":*"} for g in SMS_LOG_GROUPS.values()
+                                        {"Fn::Sub": LOG_GROUP_ARN + g + suffix}
+                                        for g in SMS_LOG_GROUPS.values()
+                                        for suffix in ("", ":*")
                                     ],
                                 }
                             ],
@@ -229,8 +247,11 @@ def _delivery_receipts() -> dict[str, Any]:
         },
     }
     for logical, name in SMS_LOG_GROUPS.items():
+        # One pair of groups per account and region (SNS names them): the first stack in
+        # an account creates them, a second one (AccountSettings=existing) subscribes to them.
         resources[logical] = {
             "Type": "AWS::Logs::LogGroup",
+            "Condition": OWNS_ACCOUNT_SETTINGS,
             "Properties": {"LogGroupName": {"Fn::Sub": name}, "RetentionInDays": 30},
             "Metadata": {"checkov": {"skip": [LOG_KMS_SKIP]}},
         }
@@ -238,7 +259,7 @@ def _delivery_receipts() -> dict[str, Any]:
             "Type": "AWS::Logs::SubscriptionFilter",
             "DependsOn": "SmsReceiptsInvokedByLogs",
             "Properties": {
-                "LogGroupName": {"Ref": logical},
+                "LogGroupName": {"Fn::If": [OWNS_ACCOUNT_SETTINGS, {"Ref": logical}, {"Fn::Sub": name}]},
                 "FilterPattern": "",
                 "DestinationArn": {"Ref": f"SmsReceiptsAlias{LIVE_ALIAS}"},
             },
@@ -256,8 +277,8 @@ ACCESS_LOG_FORMAT = {  # the route's template, never the path (flow and account 
     "waf": "$context.wafResponseCode",
     "time": "$context.requestTime",
 }
-API_NAME = "sandi"  # the REST API's name (chalice's app_name, the definition's title)
-HOT_TABLES = ("FlowsTable", "CountersTable", "AccountsTable", "SessionsTable", "ClaimsTable")
+API_NAME = {"Fn::Sub": "${AWS::StackName}"}  # the REST API's name: one per stack, so alarms never mix stages
+STAGE = {"Ref": "Stage"}  # the metrics' stage dimension (chalicelib/metrics.py), set by `make package`
 
 
 def _metric(namespace: str, name: str, stat: str, period: int, **dims: Any) -> dict[str, Any]:
@@ -299,11 +320,14 @@ def _q(query_id: str, stat: dict[str, Any] | None = None, expression: str | Any 
 def _operations() -> dict[str, Any]:
     """Alarms (each with a runbook line in the README) and the operators' dashboard."""
     sandi = "Sandi"
-    throttles = [
-        _q(f"t{i}{kind[0].lower()}", _metric("AWS/DynamoDB", kind, "Sum", 300, TableName={"Ref": table}))
-        for i, table in enumerate(HOT_TABLES)
+    # One alarm per kind, over every table (an alarm reads at most 10 metrics).
+    throttles = {
+        kind: [
+            _q(f"t{i}", _metric("AWS/DynamoDB", kind, "Sum", 300, TableName={"Ref": table}))
+            for i, (table, *_) in enumerate(TABLES)
+        ]
         for kind in ("ReadThrottleEvents", "WriteThrottleEvents")
-    ]
+    }
     resources: dict[str, Any] = {
         "OpsAlarmTopic": {
             "Type": "AWS::SNS::Topic",
@@ -317,8 +341,8 @@ def _operations() -> dict[str, Any]:
             "pumping. Runbook: README, Alarms.",
             0.2,
             [
-                _q("failed", _metric(sandi, "DeliveryFailed", "Sum", 900, channel="sms")),
-                _q("sent", _metric(sandi, "CodesSent", "Sum", 900, channel="sms")),
+                _q("failed", _metric(sandi, "DeliveryFailed", "Sum", 900, channel="sms", stage=STAGE)),
+                _q("sent", _metric(sandi, "CodesSent", "Sum", 900, channel="sms", stage=STAGE)),
                 _q("rate", expression="IF(sent >= 20, failed / sent, 0)"),
             ],
         ),
@@ -355,10 +379,15 @@ def _operations() -> dict[str, Any]:
             ],
             periods=5,
         ),
-        "DynamoThrottleAlarm": _alarm(
-            "DynamoDB throttled requests on the hot tables. Runbook: README, Alarms.",
+        "DynamoReadThrottleAlarm": _alarm(
+            "DynamoDB throttled reads on a table. Runbook: README, Alarms.",
             0,
-            [*throttles, _q("throttled", expression="SUM(METRICS())")],
+            [*throttles["ReadThrottleEvents"], _q("throttled", expression="SUM(METRICS())")],
+        ),
+        "DynamoWriteThrottleAlarm": _alarm(
+            "DynamoDB throttled writes on a table or its indexes. Runbook: README, Alarms.",
+            0,
+            [*throttles["WriteThrottleEvents"], _q("throttled", expression="SUM(METRICS())")],
         ),
         "OpsDashboard": {
             "Type": "AWS::CloudWatch::Dashboard",
@@ -388,9 +417,11 @@ def _dashboard() -> dict[str, Any]:
             },
         }
 
-    per_channel = lambda name: [["Sandi", name, "channel", c] for c in ("email", "sms")]  # noqa: E731
+    stage = "${Stage}"
+    per_channel = lambda name: [["Sandi", name, "channel", c, "stage", stage] for c in ("email", "sms")]  # noqa: E731
     reasons = [
-        ["Sandi", "DeliveryFailed", "reason", r] for r in ("unreachable", "rejected", "bounced", "expired", "unknown")
+        ["Sandi", "DeliveryFailed", "reason", r, "stage", stage]
+        for r in ("unreachable", "rejected", "bounced", "expired", "unknown")
     ]
     return {
         "widgets": [
@@ -399,15 +430,25 @@ def _dashboard() -> dict[str, Any]:
             widget("Failures by reason", reasons, 0, 6),
             widget(
                 "Verified, wrong, locked",
-                [["Sandi", n] for n in ("CodesVerified", "CodesWrong", "CodesLocked", "CodesExpired")],
+                [["Sandi", n, "stage", stage] for n in ("CodesVerified", "CodesWrong", "CodesLocked", "CodesExpired")],
                 12,
                 6,
             ),
-            widget("Suppressed and rate-limited", [["Sandi", "Suppressed"], ["Sandi", "RateLimited"]], 0, 12),
-            widget("Sign-ins and lockouts", [["Sandi", n] for n in ("SignIns", "SignInFailures", "Lockouts")], 12, 12),
+            widget(
+                "Suppressed and rate-limited",
+                [["Sandi", n, "stage", stage] for n in ("Suppressed", "RateLimited")],
+                0,
+                12,
+            ),
+            widget(
+                "Sign-ins and lockouts",
+                [["Sandi", n, "stage", stage] for n in ("SignIns", "SignInFailures", "Lockouts")],
+                12,
+                12,
+            ),
             widget(
                 "API 5xx and DynamoDB throttles",
-                [["AWS/ApiGateway", "5XXError", "ApiName", API_NAME, "Stage", "api"]]
+                [["AWS/ApiGateway", "5XXError", "ApiName", "${AWS::StackName}", "Stage", "api"]]
                 + [
                     ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", "${AWS::StackName}-" + t]
                     for t in ("flows", "counters", "accounts")
@@ -551,7 +592,16 @@ def _guard_rails() -> dict[str, Any]:
         {
             "Name": "RatePerClientIp",
             "Priority": 0,
-            "Action": {"Block": {}},
+            # the contract's 429, with Retry-After (the window is 5 minutes)
+            "Action": {
+                "Block": {
+                    "CustomResponse": {
+                        "ResponseCode": 429,
+                        "CustomResponseBodyKey": "rate_limited",
+                        "ResponseHeaders": [{"Name": "Retry-After", "Value": "300"}],
+                    }
+                }
+            },
             "Statement": {"RateBasedStatement": {"Limit": 300, "AggregateKeyType": "IP"}},
             "VisibilityConfig": _visibility("RatePerClientIp"),
         }
@@ -580,6 +630,12 @@ def _guard_rails() -> dict[str, Any]:
                 "Name": {"Fn::Sub": "${AWS::StackName}-api"},
                 "Scope": "REGIONAL",
                 "DefaultAction": {"Allow": {}},
+                "CustomResponseBodies": {
+                    "rate_limited": {
+                        "ContentType": "APPLICATION_JSON",
+                        "Content": _error_json("rate_limited", "Too many requests. Please try again later."),
+                    }
+                },
                 "Rules": rules,
                 "VisibilityConfig": _visibility("api"),
             },
@@ -610,6 +666,7 @@ def _guard_rails() -> dict[str, Any]:
         # API Gateway writes access logs with this role (an account-wide setting: README).
         "ApiGatewayLogsRole": {
             "Type": "AWS::IAM::Role",
+            "Condition": OWNS_ACCOUNT_SETTINGS,
             "Properties": {
                 "AssumeRolePolicyDocument": _assumed_by("apigateway.amazonaws.com"),
                 "ManagedPolicyArns": [
@@ -622,7 +679,15 @@ def _guard_rails() -> dict[str, Any]:
         },
         "ApiGatewayAccount": {
             "Type": "AWS::ApiGateway::Account",
+            "Condition": OWNS_ACCOUNT_SETTINGS,
             "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}},
+        },
+        # The stage's access logs need the account's logging role first; a DependsOn on a
+        # conditional resource is not allowed, so the API depends on this handle, which
+        # names the account setting only where this stack creates it.
+        "ApiGatewayAccountReady": {
+            "Type": "AWS::CloudFormation::WaitConditionHandle",
+            "Metadata": {"After": {"Fn::If": [OWNS_ACCOUNT_SETTINGS, {"Ref": "ApiGatewayAccount"}, ""]}},
         },
         "AsyncFailuresAlarm": _alarm(
             "An asynchronous invocation (cleanup, SES or SMS receipts) failed after Lambda's retries. "
@@ -669,8 +734,37 @@ def _visibility(name: str) -> dict[str, Any]:
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
 
 
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"application/json": json.dumps({"error": {"code": code, "message": message}})}
+def _error_json(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message}})
+
+
+# API Gateway's own answers, in the contract's shape (English: no request language here).
+# Declared inside the API definition: as separate resources they race the deployment
+# snapshot and the next deploy that changes the body drops them (cfn-lint W3660).
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "The requested resource was not found."),
+    "RESOURCE_NOT_FOUND": ("404", "not_found", "The requested resource was not found."),
+    "UNAUTHORIZED": ("401", "unauthenticated", "Your session is invalid or has ended. Please sign in again."),
+    "ACCESS_DENIED": ("403", "forbidden", "You are not allowed to do this."),
+    "WAF_FILTERED": ("403", "forbidden", "You are not allowed to do this."),
+    "THROTTLED": ("429", "rate_limited", "Too many requests. Please try again later."),
+    "REQUEST_TOO_LARGE": ("400", "malformed_request", "The request is too large."),
+    "DEFAULT_5XX": ("500", "internal_error", "Something went wrong. Please try again later."),
+}
+
+
+def _gateway_responses() -> dict[str, Any]:
+    responses = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {
+            "statusCode": status,
+            "responseTemplates": {"application/json": _error_json(code, message)},
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+        }
+        if kind == "THROTTLED":
+            response["responseParameters"]["gatewayresponse.header.Retry-After"] = "'1'"
+        responses[kind] = response
+    return responses
 
 
 def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_index: bool) -> dict[str, Any]:
@@ -721,18 +815,6 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
     }
 
 
-def _gateway_response(kind: str, status: str, code: str, message: str) -> dict[str, Any]:
-    return {
-        "Type": "AWS::ApiGateway::GatewayResponse",
-        "Properties": {
-            "RestApiId": {"Ref": "RestAPI"},
-            "ResponseType": kind,
-            "StatusCode": status,
-            "ResponseTemplates": _error_body(code, message),
-        },
-    }
-
-
 def build() -> dict[str, Any]:
     """The merge template."""
     resources: dict[str, Any] = {
@@ -747,22 +829,6 @@ def build() -> dict[str, Any]:
             "KmsMasterKeyId": {"Ref": "EventTopicKey"},
         },
     }
-    # API Gateway's own answers, in the contract's shape (English: no request language here).
-    resources["NotFoundResponse"] = _gateway_response(
-        "MISSING_AUTHENTICATION_TOKEN", "404", "not_found", "The requested resource was not found."
-    )
-    resources["UnauthorizedResponse"] = _gateway_response(
-        "UNAUTHORIZED", "401", "unauthenticated", "Your session is invalid or has ended. Please sign in again."
-    )
-    resources["AccessDeniedResponse"] = _gateway_response(
-        "ACCESS_DENIED", "403", "forbidden", "You are not allowed to do this."
-    )
-    resources["ThrottledResponse"] = _gateway_response(
-        "THROTTLED", "429", "rate_limited", "Too many requests. Please try again later."
-    )
-    resources["Default5xxResponse"] = _gateway_response(
-        "DEFAULT_5XX", "500", "internal_error", "Something went wrong. Please try again later."
-    )
     resources.update(_staff_pool())
     resources.update(_delivery_receipts())
     resources.update(_operations())
@@ -776,6 +842,9 @@ def build() -> dict[str, Any]:
         }
         if function in ("APIHandler", "Cleanup"):
             variables["SANDI_SES_CONFIGURATION_SET"] = {"Ref": "EmailEvents"}
+            # a deploy parameter, not the stage file: a placeholder SES can never verify
+            # would fail every email (make preflight checks the domain is verified)
+            variables["SANDI_SES_SENDER"] = {"Fn::Sub": "Sandi <${SenderAddress}>"}
         if function == "APIHandler":
             variables["SANDI_STAFF_POOL_ID"] = {"Ref": "StaffUserPool"}
             variables["SANDI_STAFF_CLIENT_ID"] = {"Ref": "StaffUserPoolClient"}
@@ -787,6 +856,8 @@ def build() -> dict[str, Any]:
                 # points at (API Gateway, the schedule and the topic invoke the alias).
                 "SnapStart": {"ApplyOn": "PublishedVersions"},
                 "AutoPublishAlias": LIVE_ALIAS,
+                # a change of configuration alone (an environment variable) publishes too
+                "AutoPublishAliasAllProperties": True,
                 **(
                     {"DeadLetterQueue": {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["AsyncFailures", "Arn"]}}}
                     if function in ASYNC_FUNCTIONS
@@ -808,6 +879,7 @@ def build() -> dict[str, Any]:
     # API Gateway's Cognito authorizer (declared by app.py) checks tokens of this pool;
     # stage throttling, access logs and tracing (rates set per stage by `make package`).
     resources["RestAPI"] = {
+        "DependsOn": ["ApiGatewayAccountReady"],
         "Metadata": {
             "checkov": {
                 "skip": [
@@ -816,6 +888,12 @@ def build() -> dict[str, Any]:
             }
         },
         "Properties": {
+            "Name": API_NAME,
+            # Without it SAM adds a second stage named "Stage" (no WAF, throttling or logs).
+            "OpenApiVersion": "2.0",
+            "EndpointConfiguration": "REGIONAL",  # TLS ends in the region; the WAF sees client addresses
+            # With the custom domain (TLS 1.2 policy) the default endpoint is switched off.
+            "DisableExecuteApiEndpoint": {"Fn::If": [HAS_CUSTOM_DOMAIN, True, False]},
             "TracingEnabled": True,
             "MethodSettings": [
                 {
@@ -831,6 +909,7 @@ def build() -> dict[str, Any]:
                 "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
             },
             "DefinitionBody": {
+                "x-amazon-apigateway-gateway-responses": _gateway_responses(),
                 "securityDefinitions": {
                     "StaffPool": {
                         "x-amazon-apigateway-authorizer": {
@@ -838,19 +917,106 @@ def build() -> dict[str, Any]:
                             "providerARNs": [{"Fn::GetAtt": ["StaffUserPool", "Arn"]}],
                         }
                     }
-                }
+                },
             },
         },
     }
-    parameters = {
-        "SmsMonthlyBudgetUSD": {
-            "Type": "Number",
-            "Default": 500,
-            "MinValue": 1,
-            "Description": "The SMS spend limit set in SNS for this account (USD per month); alarms at 80%",
-        }
+    resources.update(_custom_domain())
+    return {
+        "Parameters": PARAMETERS,
+        "Conditions": {
+            OWNS_ACCOUNT_SETTINGS: {"Fn::Equals": [{"Ref": "AccountSettings"}, "create"]},
+            HAS_CUSTOM_DOMAIN: {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]},
+        },
+        "Resources": resources,
+        "Outputs": _outputs(),
     }
-    return {"Parameters": parameters, "Resources": resources}
+
+
+PARAMETERS: dict[str, Any] = {
+    "Stage": {
+        "Type": "String",
+        "AllowedValues": ["dev", "prod"],
+        "Description": "The stage this package was built for (`make package` sets it): the metrics' dimension",
+    },
+    "SenderAddress": {
+        "Type": "String",
+        "AllowedPattern": r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$",
+        "Description": "The address emails come from, in a domain verified in SES in this region",
+    },
+    "SmsMonthlyBudgetUSD": {
+        "Type": "Number",
+        "Default": 500,
+        "MinValue": 1,
+        "Description": "The SMS spend limit set in SNS for this account (USD per month); alarms at 80%",
+    },
+    "AccountSettings": {
+        "Type": "String",
+        "Default": "create",
+        "AllowedValues": ["create", "existing"],
+        "Description": "create: this stack owns the account-wide API Gateway logging role and the SNS SMS "
+        "log groups (the first stage in an account and region); existing: another stack does",
+    },
+    "DomainName": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Optional custom domain (the passkeys' relying party, TLS 1.2); empty for none",
+    },
+    "CertificateArn": {
+        "Type": "String",
+        "Default": "",
+        "Description": "ACM certificate for DomainName, in this region",
+    },
+}
+
+
+def _custom_domain() -> dict[str, Any]:
+    """The API at the root of the stage's own domain, TLS 1.2 only (REGIONAL endpoint)."""
+    return {
+        "ApiDomain": {
+            "Type": "AWS::ApiGateway::DomainName",
+            "Condition": HAS_CUSTOM_DOMAIN,
+            "Properties": {
+                "DomainName": {"Ref": "DomainName"},
+                "RegionalCertificateArn": {"Ref": "CertificateArn"},
+                "EndpointConfiguration": {"Types": ["REGIONAL"]},
+                "SecurityPolicy": "TLS_1_2",
+            },
+        },
+        "ApiDomainRoot": {
+            "Type": "AWS::ApiGateway::BasePathMapping",
+            "Condition": HAS_CUSTOM_DOMAIN,
+            "DependsOn": "RestAPIapiStage",
+            "Properties": {"DomainName": {"Ref": "ApiDomain"}, "RestApiId": {"Ref": "RestAPI"}, "Stage": "api"},
+        },
+    }
+
+
+def _outputs() -> dict[str, Any]:
+    """What the README's checklist needs after the first deployment."""
+    default_url = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"
+    return {
+        "ApiUrl": {
+            "Description": "Where the app and `make smoke URL=...` reach the API",
+            "Value": {"Fn::If": [HAS_CUSTOM_DOMAIN, {"Fn::Sub": "https://${DomainName}/"}, {"Fn::Sub": default_url}]},
+        },
+        "CustomDomainTarget": {
+            "Condition": HAS_CUSTOM_DOMAIN,
+            "Description": "The DNS name the custom domain's CNAME (or alias) points at",
+            "Value": {"Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]},
+        },
+        "StaffUserPoolId": {"Value": {"Ref": "StaffUserPool"}},
+        "StaffConsoleClientId": {"Value": {"Ref": "StaffUserPoolClient"}},
+        "SmsDeliveryStatusRoleArn": {
+            "Condition": OWNS_ACCOUNT_SETTINGS,
+            "Description": "For `aws sns set-sms-attributes` (README, after the first deployment)",
+            "Value": {"Fn::GetAtt": ["SmsDeliveryStatusRole", "Arn"]},
+        },
+        "SesFeedbackTopicArn": {"Value": {"Ref": "SesFeedbackTopic"}},
+        "EmailConfigurationSet": {"Value": {"Ref": "EmailEvents"}},
+        "OpsAlarmTopicArn": {"Description": "Subscribe the on-call here", "Value": {"Ref": "OpsAlarmTopic"}},
+        "SecretParameterName": {"Value": {"Fn::Sub": SECRET_PARAMETER}},
+    }
 
 
 def main() -> None:

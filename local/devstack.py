@@ -117,11 +117,19 @@ class Emulator:
             self._server.shutdown()
 
 
+def simulator_mailbox(address: str) -> str:
+    """Which SES mailbox simulator address this is, without a ``+label`` as SES allows
+    (``bounce+smoke1@simulator.amazonses.com`` is ``bounce``); empty for any other address."""
+    local, _, domain = address.lower().partition("@")
+    return local.split("+")[0] if domain == "simulator.amazonses.com" else ""
+
+
 class ReceiptSimulator:
     """Delivery receipts for the local stage, through the app's own receipt handlers.
 
     As API.md's "Local development" says: SES's mailbox simulator addresses behave as in
-    SES (``bounce@`` bounces, ``complaint@`` is delivered then complains), an SMS to a
+    SES (``bounce@`` bounces, ``complaint@`` is delivered then complains, a ``+label``
+    included), an SMS to a
     number ending in ``0000`` fails as unreachable, everything else is delivered about
     a second after it was sent. Each receipt is a provider-shaped event
     (local/provider_events.py) handed to the same Lambda handler AWS would invoke
@@ -162,13 +170,13 @@ class ReceiptSimulator:
         to, accepted, now = message["to"], message["sent_at"], time.time()
         if message["channel"] == "email":
             mid = str(message["_message_id"])
-            if to.lower() == "bounce@simulator.amazonses.com":
+            if simulator_mailbox(to) == "bounce":
                 notes = [events.ses_bounce(mid, to, accepted, now)]
                 message.update(_delivery="failed", _failure="bounced")
             else:
                 notes = [events.ses_delivery(mid, to, accepted, now)]
                 message.update(_delivery="delivered")
-                if to.lower() == "complaint@simulator.amazonses.com":
+                if simulator_mailbox(to) == "complaint":
                     notes.append(events.ses_complaint(mid, to, accepted, now))
                     message.update(_delivery="delivered (complaint)")
             for note in notes:

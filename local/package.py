@@ -69,7 +69,8 @@ def compile_bytecode(zip_path: Path) -> int:
 
 
 def invoke_live_alias(template_path: Path) -> None:
-    """API Gateway invokes the function's published alias (SnapStart applies to versions).
+    """API Gateway invokes the function's published alias (SnapStart applies to versions);
+    the SES feedback subscription names the stack's topic by reference.
 
     chalice writes the integration and the invoke permission for ``$LATEST``; SAM's
     ``AutoPublishAlias`` makes the alias ``APIHandlerAlias<name>`` (its Ref is the alias
@@ -81,6 +82,10 @@ def invoke_live_alias(template_path: Path) -> None:
     text = json.dumps(resources["RestAPI"])
     resources["RestAPI"] = json.loads(text.replace("${APIHandler.Arn}", "${" + alias + "}"))
     resources["APIHandlerInvokePermission"]["Properties"]["FunctionName"] = {"Ref": alias}
+    # chalice names the SES feedback topic by a string built from the stage; the stack's
+    # topic by reference cannot drift from the one SES publishes to.
+    subscription = resources["SesFeedback"]["Properties"]["Events"]["SesFeedbackSnsSubscription"]
+    subscription["Properties"]["Topic"] = {"Ref": "SesFeedbackTopic"}
     template_path.write_text(json.dumps(template, indent=2) + "\n")
 
 
@@ -101,6 +106,8 @@ def apply_stage(template_path: Path, stage: str) -> None:
     for resource in resources.values():
         if resource["Type"] == "AWS::Logs::LogGroup":
             resource["Properties"]["RetentionInDays"] = values["log_retention_days"]
+    # The package knows its stage: the metrics' dimension the alarms read.
+    template["Parameters"]["Stage"].update(Default=stage, AllowedValues=[stage])
     template_path.write_text(json.dumps(template, indent=2) + "\n")
 
 

@@ -67,6 +67,7 @@ def rotate(ssm: Any, name: str) -> tuple[str, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--region", default="ap-southeast-3", help="the stage's region (never the profile's default)")
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("SANDI_EMULATOR_PORT", "4566")))
     args = parser.parse_args(argv)
     if args.stage == "local":
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import boto3
 
-        ssm = boto3.client("ssm")
+        ssm = boto3.client("ssm", region_name=args.region)
     try:
         version, dropped = rotate(ssm, parameter_name(args.stage))
     except Exception as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.build_template import STAFF_PASSWORD_POLICY
+from infra.build_template import STAFF_AUTH_FLOWS, STAFF_PASSWORD_POLICY
 
 GROUPS = ("agent", "supervisor")
 LOCAL_PASSWORD = "Sandi-Staff-Lokal-1!"  # the local stage only: documented in the README
@@ -42,7 +42,7 @@ def ensure_pool(cognito: Any, stage: str) -> tuple[str, str]:
             UserPoolId=pool_id,
             ClientName="console",
             GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ExplicitAuthFlows=STAFF_AUTH_FLOWS,  # the deployed client's list
             PreventUserExistenceErrors="ENABLED",
         )["UserPoolClient"]["ClientId"]
     return pool_id, client_id

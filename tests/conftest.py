@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,8 +38,6 @@ os.environ.update(
 from chalicelib import aws  # noqa: E402
 from chalicelib.config import Settings, load_settings  # noqa: E402
 from chalicelib.deps import Deps, build_deps, set_deps  # noqa: E402
-
-import time  # noqa: E402
 
 _DAY = 86_400
 _TIME_OF_DAY = 74_400  # 20:40:00 UTC: where every window boundary the tests were written against falls

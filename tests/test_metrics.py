@@ -34,6 +34,10 @@ def test_a_journey_emits_its_counts_as_emf(
             assert all(d in line for d in dimension_set)
     assert all(who.email not in json.dumps(line) for line in lines)
     assert lines[0]["channel"] == "email"
+    # every value is the stage's: the template's alarms read it by stage (two stages in an
+    # account never mix)
+    assert {line["stage"] for line in lines} == {"local"}
+    assert all("stage" in s for line in lines for s in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"])
 
 
 def test_unknown_metric_names_are_refused() -> None:

@@ -223,7 +223,11 @@ def test_delivery_receipts_reach_their_handlers(package: Path) -> None:
     assert api_env["SANDI_SES_CONFIGURATION_SET"] == {"Ref": "EmailEvents"}
     filters = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Logs::SubscriptionFilter"]
     assert len(filters) == 2 and all(f["DestinationArn"] == {"Ref": "SmsReceiptsAliaslive"} for f in filters)
-    groups = {resources[f["LogGroupName"]["Ref"]]["Properties"]["LogGroupName"]["Fn::Sub"] for f in filters}
+    # the stack that owns the account's SMS log groups subscribes to its own; another names them
+    owned = [f["LogGroupName"]["Fn::If"] for f in filters]
+    assert all(condition == "OwnsAccountSettings" for condition, _, _ in owned)
+    groups = {resources[mine["Ref"]]["Properties"]["LogGroupName"]["Fn::Sub"] for _, mine, _ in owned}
+    assert groups == {theirs["Fn::Sub"] for _, _, theirs in owned}
     assert groups == {
         "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
         "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
@@ -233,9 +237,13 @@ def test_delivery_receipts_reach_their_handlers(package: Path) -> None:
 def test_operators_get_alarms_and_a_dashboard(package: Path) -> None:
     resources = json.loads((package / "sam.json").read_text())["Resources"]
     alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
-    assert {"SmsFailureRateAlarm", "SesBounceRateAlarm", "SmsBudgetAlarm", "Api5xxAlarm", "DynamoThrottleAlarm"} <= set(
-        alarms
-    )
+    assert {
+        "SmsFailureRateAlarm",
+        "SesBounceRateAlarm",
+        "SmsBudgetAlarm",
+        "Api5xxAlarm",
+        "DynamoWriteThrottleAlarm",
+    } <= set(alarms)
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "OpsAlarmTopic"}] and "Runbook" in alarm["AlarmDescription"]
     readme = (ROOT / "README.md").read_text()
