@@ -2,100 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
 
-from chalicelib import audit, flows, logs, warm, web
+from chalicelib import flows, logs, warm, web
+from chalicelib.accounts.staff import AGENT, SUPERVISOR
 from chalicelib.config import get_settings
-from chalicelib.deps import Deps, get_deps
-from chalicelib.errors import ApiError
-from chalicelib.http import language, parse_body, respond
+from chalicelib.deps import get_deps
+from chalicelib.http import Call, routes
 
 app = Chalice(app_name="sandi")
 logs.configure()
-request_log = logging.getLogger("sandi.request")
 
-# Chalice answers 415 itself for an unlisted type; accepting any lets the contract's
-# 400 malformed_request answer a body that is not JSON.
-CONTENT_TYPES = ["*/*"]
-_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-@dataclass(frozen=True)
-class Call:
-    """What a view passes to a flow: collaborators, parsed body, language, path values."""
-
-    deps: Deps
-    body: dict[str, Any]
-    lang: str
-    params: dict[str, str]
-    headers: Any
-    client_ip: str
-    query: dict[str, str]
-
-    def __getitem__(self, name: str) -> str:
-        return self.params[name]
-
-
-def _content_is_json(headers: Any) -> bool:
-    kind = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    return kind == "application/json" or kind.endswith("+json")
-
-
-def route(
-    path: str, method: str, status: int = 200, authorizer: Any = None
-) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-    """Register ``fn(call)`` as the view of ``method path``."""
-
-    def register(fn: Callable[[Call], Any]) -> Callable[..., Response]:
-        def view(**params: str) -> Response:
-            request = app.current_request
-            assert request is not None
-            lang = language(request.headers)
-            settings = get_settings()
-
-            def run() -> Any:
-                body: dict[str, Any] = {}
-                if method in _BODY_METHODS and request.raw_body:
-                    if not _content_is_json(request.headers):
-                        raise ApiError("malformed_request")
-                    raw = request.raw_body
-                    body = parse_body(raw if isinstance(raw, bytes) else raw.encode(), settings.max_body_bytes)
-                # API Gateway's view of the caller; X-Forwarded-For is the caller's to forge.
-                client_ip = str((request.context.get("identity") or {}).get("sourceIp") or "")
-                audit.set_origin(audit.Origin(client_ip, str(request.context.get("requestId") or "")))
-                query = dict(request.query_params or {})
-                return fn(Call(get_deps(), body, lang, params, request.headers, client_ip, query))
-
-            started = time.perf_counter()
-            response = respond(run, lang, status, settings.delivery_retry_after)
-            request_log.info(
-                "request",
-                extra={
-                    "route": path,
-                    "method": method,
-                    "status": response.status_code,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
-            return response
-
-        view.__name__ = fn.__name__
-        view.__doc__ = fn.__doc__
-        kwargs: dict[str, Any] = {"methods": [method]}
-        if method in _BODY_METHODS:
-            kwargs["content_types"] = CONTENT_TYPES
-        if authorizer is not None:
-            kwargs["authorizer"] = authorizer
-        app.route(path, **kwargs)(view)
-        return view
-
-    return register
+route = routes(app)
 
 
 # --- operations ------------------------------------------------------------------
@@ -174,10 +94,6 @@ def registration_complete(call: Call) -> Any:
 # --- sessions and the signed-in user ------------------------------------------------------
 
 
-def _auth(call: Call) -> str | None:
-    return call.headers.get("authorization")
-
-
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
     """Sign in with email or KPJ and a password or PIN."""
@@ -196,106 +112,106 @@ def session_refresh(call: Call) -> Any:
     return flows.sessions.refresh(call.deps, call.body)
 
 
-@route("/v1/sessions/current", "DELETE", 204)
+@route("/v1/sessions/current", "DELETE", 204, member=True)
 def session_delete(call: Call) -> Any:
     """Sign out."""
-    return flows.sessions.sign_out(call.deps, _auth(call))
+    return flows.sessions.sign_out(call.deps, call.member)
 
 
-@route("/v1/me", "GET")
+@route("/v1/me", "GET", member=True)
 def me(call: Call) -> Any:
     """The signed-in account's profile."""
-    return flows.sessions.me(call.deps, _auth(call))
+    return flows.sessions.me(call.deps, call.member)
 
 
-@route("/v1/me/pin", "PUT", 204)
+@route("/v1/me/pin", "PUT", 204, member=True)
 def me_pin(call: Call) -> Any:
     """Set or change the PIN."""
-    return flows.sessions.set_pin(call.deps, _auth(call), call.body)
+    return flows.sessions.set_pin(call.deps, call.member, call.body)
 
 
-@route("/v1/me/password", "PUT", 204)
+@route("/v1/me/password", "PUT", 204, member=True)
 def me_password(call: Call) -> Any:
     """Change the password; other sessions end."""
-    return flows.sessions.change_password(call.deps, _auth(call), call.body, call.lang)
+    return flows.sessions.change_password(call.deps, call.member, call.body, call.lang)
 
 
-@route("/v1/me/phone", "POST", 201)
+@route("/v1/me/phone", "POST", 201, member=True)
 def me_phone(call: Call) -> Any:
     """Start a phone change: an SMS code to the new number."""
     return flows.contact_change.start(
-        call.deps, flows.contact_change.PHONE, _auth(call), call.body, call.lang, call.client_ip
+        call.deps, flows.contact_change.PHONE, call.member, call.body, call.lang, call.client_ip
     )
 
 
-@route("/v1/me/phone/{flow_id}/verify", "POST")
+@route("/v1/me/phone/{flow_id}/verify", "POST", member=True)
 def me_phone_verify(call: Call) -> Any:
     """Finish a phone change with the SMS code."""
     change = flows.contact_change
-    return change.verify(call.deps, change.PHONE, _auth(call), call["flow_id"], call.body, call.lang)
+    return change.verify(call.deps, change.PHONE, call.member, call["flow_id"], call.body, call.lang)
 
 
-@route("/v1/me/email", "POST", 201)
+@route("/v1/me/email", "POST", 201, member=True)
 def me_email(call: Call) -> Any:
     """Start an email change: a code to the new address."""
     return flows.contact_change.start(
-        call.deps, flows.contact_change.EMAIL, _auth(call), call.body, call.lang, call.client_ip
+        call.deps, flows.contact_change.EMAIL, call.member, call.body, call.lang, call.client_ip
     )
 
 
-@route("/v1/me/email/{flow_id}/verify", "POST")
+@route("/v1/me/email/{flow_id}/verify", "POST", member=True)
 def me_email_verify(call: Call) -> Any:
     """Finish an email change with the emailed code."""
     change = flows.contact_change
-    return change.verify(call.deps, change.EMAIL, _auth(call), call["flow_id"], call.body, call.lang)
+    return change.verify(call.deps, change.EMAIL, call.member, call["flow_id"], call.body, call.lang)
 
 
 # --- the authenticator app ------------------------------------------------------------------
 
 
-@route("/v1/me/authenticator", "POST", 201)
+@route("/v1/me/authenticator", "POST", 201, member=True)
 def me_authenticator_enrol(call: Call) -> Any:
     """A new authenticator secret, pending until a first code verifies it."""
-    return flows.authenticator.enrol(call.deps, _auth(call), call.body)
+    return flows.authenticator.enrol(call.deps, call.member, call.body)
 
 
-@route("/v1/me/authenticator/verify", "POST")
+@route("/v1/me/authenticator/verify", "POST", member=True)
 def me_authenticator_confirm(call: Call) -> Any:
     """Turn the authenticator on with a first code; recovery codes, shown once."""
-    return flows.authenticator.confirm(call.deps, _auth(call), call.body)
+    return flows.authenticator.confirm(call.deps, call.member, call.body)
 
 
-@route("/v1/me/authenticator", "DELETE", 204)
+@route("/v1/me/authenticator", "DELETE", 204, member=True)
 def me_authenticator_off(call: Call) -> Any:
     """Turn the authenticator off (password and a current or recovery code)."""
-    return flows.authenticator.turn_off(call.deps, _auth(call), call.body, call.lang)
+    return flows.authenticator.turn_off(call.deps, call.member, call.body, call.lang)
 
 
 # --- devices, a copy of my data, deleting my account -------------------------------------
 
 
-@route("/v1/me/sessions", "GET")
+@route("/v1/me/sessions", "GET", member=True)
 def me_sessions(call: Call) -> Any:
     """Where the member is signed in, newest first."""
-    return flows.member.list_sessions(call.deps, _auth(call))
+    return flows.member.list_sessions(call.deps, call.member)
 
 
-@route("/v1/me/sessions/{session_id}", "DELETE", 204)
+@route("/v1/me/sessions/{session_id}", "DELETE", 204, member=True)
 def me_session_delete(call: Call) -> Any:
     """Sign one device out."""
-    return flows.member.revoke_session(call.deps, _auth(call), call["session_id"])
+    return flows.member.revoke_session(call.deps, call.member, call["session_id"])
 
 
-@route("/v1/me/export", "GET")
+@route("/v1/me/export", "GET", member=True)
 def me_export(call: Call) -> Any:
     """Everything stored about the member."""
-    return flows.member.export(call.deps, _auth(call))
+    return flows.member.export(call.deps, call.member)
 
 
-@route("/v1/me", "DELETE", 204)
+@route("/v1/me", "DELETE", 204, member=True)
 def me_delete(call: Call) -> Any:
     """Delete the account (password first)."""
-    return flows.member.delete_account(call.deps, _auth(call), call.body, call.lang)
+    return flows.member.delete_account(call.deps, call.member, call.body, call.lang)
 
 
 # --- forgot password --------------------------------------------------------------------
@@ -379,13 +295,17 @@ def email_recovery_start(call: Call) -> Any:
 @app.on_sns_message(topic=get_settings().ses_feedback_topic)
 def ses_feedback(event: Any) -> None:
     """SES events: bounces and complaints suppress the address; outcomes move challenges."""
-    flows.feedback.handle(get_deps(), event.message)
+    from chalicelib.challenges import feedback  # cold start: only the receipt functions load it
+
+    feedback.handle(get_deps(), event.message)
 
 
 @app.lambda_function(name="sms_receipts")
 def sms_receipts(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SNS SMS delivery status logs (a CloudWatch Logs subscription): outcomes move challenges."""
-    outcomes = flows.feedback.sms_logs(get_deps(), event)
+    from chalicelib.challenges import feedback  # cold start: only the receipt functions load it
+
+    outcomes = feedback.sms_logs(get_deps(), event)
     return {"receipts": len(outcomes)}
 
 
@@ -410,52 +330,47 @@ def _staff_gate() -> Any:
 STAFF_GATE = _staff_gate()
 
 
-def _staff(call: Call, need: str = "agent") -> flows.admin.Staff:
-    # Checked here as well: the view never relies on the gateway alone.
-    return flows.admin.authorize(call.deps, _auth(call), need)
-
-
-@route("/v1/admin/accounts", "GET", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts", "GET", authorizer=STAFF_GATE, staff=AGENT)
 def admin_lookup(call: Call) -> Any:
     """Accounts by exactly one of email, nik, phone, kpj."""
-    return flows.admin.lookup(call.deps, _staff(call), call.query)
+    return flows.admin.lookup(call.deps, call.staff_member, call.query)
 
 
-@route("/v1/admin/accounts/{account_id}", "GET", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}", "GET", authorizer=STAFF_GATE, staff=AGENT)
 def admin_view(call: Call) -> Any:
     """One account with contact data and status."""
-    return flows.admin.view(call.deps, _staff(call), call["account_id"])
+    return flows.admin.view(call.deps, call.staff_member, call["account_id"])
 
 
-@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=STAFF_GATE, staff=AGENT)
 def admin_contact(call: Call) -> Any:
     """Change email and/or phone, with a reason."""
-    return flows.admin.change_contact(call.deps, _staff(call), call["account_id"], call.body, call.lang)
+    return flows.admin.change_contact(call.deps, call.staff_member, call["account_id"], call.body, call.lang)
 
 
-@route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=STAFF_GATE, staff=AGENT)
 def admin_unlock(call: Call) -> Any:
     """End a sign-in lock, with a reason."""
-    return flows.admin.unlock(call.deps, _staff(call), call["account_id"], call.body)
+    return flows.admin.unlock(call.deps, call.staff_member, call["account_id"], call.body)
 
 
-@route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}/reset", "POST", authorizer=STAFF_GATE, staff=SUPERVISOR)
 def admin_reset(call: Call) -> Any:
     """Close the account and free its email, NIK, phone and KPJ, with a reason."""
-    return flows.admin.reset(call.deps, _staff(call, "supervisor"), call["account_id"], call.body)
+    return flows.admin.reset(call.deps, call.staff_member, call["account_id"], call.body)
 
 
-@route("/v1/admin/accounts/{account_id}/authenticator/reset", "POST", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}/authenticator/reset", "POST", authorizer=STAFF_GATE, staff=SUPERVISOR)
 def admin_authenticator_reset(call: Call) -> Any:
     """Turn a member's authenticator off (lost phone), with a reason: supervisors only."""
-    staff = _staff(call, "supervisor")
+    staff = call.staff_member
     return flows.admin.reset_authenticator(call.deps, staff, call["account_id"], call.body, call.lang)
 
 
-@route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=STAFF_GATE)
+@route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=STAFF_GATE, staff=AGENT)
 def admin_audit(call: Call) -> Any:
     """The account's audit trail, newest first."""
-    return flows.admin.audit_log(call.deps, _staff(call), call["account_id"], call.query)
+    return flows.admin.audit_log(call.deps, call.staff_member, call["account_id"], call.query)
 
 
 # --- operations: scheduled cleanup ---------------------------------------------------------
@@ -464,7 +379,7 @@ def admin_audit(call: Call) -> Any:
 @app.schedule(Rate(get_settings().cleanup_minutes, unit=Rate.MINUTES))
 def cleanup(event: Any) -> dict[str, Any]:
     """Purge expired flows, sessions and counters (TTL stays as the backstop)."""
-    from chalicelib import cleanup as purge
+    from chalicelib import cleanup as purge  # cold start: only the cleanup function loads it
 
     deps = get_deps()
     report = purge.run(deps.clock(), deps.settings.cleanup_batch)

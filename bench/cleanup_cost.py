@@ -14,16 +14,16 @@ REGION = "ap-southeast-3"
 
 
 def measure(live: int = 100_000, expired: int = 1_000) -> dict[str, Any]:
-    from bench.journeys import use_in_process_emulator
+    from bench.journeys import use_in_process_emulator  # import order: after the environment is set
 
     use_in_process_emulator()
     from moto import mock_aws
 
-    from bench.journeys import meter
-    from chalicelib import cleanup
-    from chalicelib.config import load_settings
-    from chalicelib.flows import common
-    from chalicelib.storage.models import EXPIRY_BUCKET_SECONDS, FlowModel, create_tables
+    from bench.journeys import meter  # import order: after the environment is set
+    from chalicelib import cleanup  # import order: after the environment is set
+    from chalicelib.config import load_settings  # import order: after the environment is set
+    from chalicelib.storage.flows import new_flow  # import order: after the environment is set
+    from chalicelib.storage.models import EXPIRY_BUCKET_SECONDS, FlowModel, create_tables  # import order
 
     now = 1_795_300_000.0
     with mock_aws():
@@ -32,7 +32,7 @@ def measure(live: int = 100_000, expired: int = 1_000) -> dict[str, Any]:
         with FlowModel.batch_write() as batch:
             for i in range(live + expired):
                 at, lifetime = (now - 7200, 1800) if i < expired else (now, 3600 + i % 86400)
-                batch.save(common.new_flow("registration", "profile", at, lifetime, "id", {}))
+                batch.save(new_flow("registration", state="profile", now=at, lifetime=lifetime, lang="id", data={}))
         loaded = time.perf_counter() - started
         # Steady state: the previous run (15 minutes ago) left its cursor behind.
         cleanup._advance_cursor(int((now - 900) // EXPIRY_BUCKET_SECONDS * EXPIRY_BUCKET_SECONDS) - 7200)

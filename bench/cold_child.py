@@ -35,14 +35,14 @@ class Context:
 def run_app(record: bool) -> dict[str, object]:
     calls: list[dict[str, object]] = []
     if record:  # on the shared session before the app makes any client (unmeasured run)
-        from chalicelib import aws
+        from chalicelib import aws  # import order: after the environment is set
 
         def keep(params: dict[str, object], model: object, **_: object) -> None:
             service = model.service_model.service_name  # type: ignore[attr-defined]
             calls.append({"service": service, "operation": model.name, "params": params})  # type: ignore[attr-defined]
 
         aws.session().register("before-parameter-build", keep)
-    import app
+    import app  # import order: after the environment is set
 
     imported = time.perf_counter()
     answer = app.app(job["event"], Context())

@@ -105,9 +105,9 @@ def measure(runs: int = 9) -> dict[str, Any]:
     # As the package ships it: bytecode beside every module (Lambda cannot write it).
     compileall.compile_file(str(ROOT / "app.py"), quiet=2)
     compileall.compile_dir(str(ROOT / "chalicelib"), quiet=2)
-    from chalicelib.config import load_settings
-    from chalicelib.passwords import SecretHasher
-    from local.devstack import emulator_client, running
+    from chalicelib.config import load_settings  # import order: after the environment is set
+    from chalicelib.passwords import SecretHasher  # import order: after the environment is set
+    from local.client import emulator_client, running  # import order: after the environment is set
     from tests.conftest import person
     from tests.stack_client import StackClient
 

@@ -255,10 +255,10 @@ def measure(runs: int = 20) -> list[StepCost]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from chalicelib import aws
-    from chalicelib.config import load_settings
-    from chalicelib.deps import build_deps, set_deps
-    from chalicelib.storage.models import create_tables
+    from chalicelib import aws  # import order: after the environment is set
+    from chalicelib.config import load_settings  # import order: after the environment is set
+    from chalicelib.deps import build_deps, set_deps  # import order: after the environment is set
+    from chalicelib.storage.models import create_tables  # import order: after the environment is set
     from tests.conftest import FakeClock, Outbox
 
     settings = load_settings({"SANDI_STAGE": "local", "AWS_DEFAULT_REGION": REGION})
@@ -267,7 +267,7 @@ def measure(runs: int = 20) -> list[StepCost]:
         aws.reset_clients()
         create_tables(settings)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=parseaddr(settings.ses_sender)[1])
-        from app import app
+        from app import app  # import order: after the environment is set
 
         with Client(app, stage_name="local") as client:
             set_deps(build_deps(settings, clock=clock))

@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from local.devstack import running
+from local.client import running
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend_too_soon"}

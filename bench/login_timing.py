@@ -80,7 +80,7 @@ def _reset_counters(dynamodb: Any, prefix: str) -> None:
 
 def in_process(n: int = 60) -> dict[str, Any]:
     """Through the chalice test client against moto's in-process mock, production argon2."""
-    from bench.journeys import REGION, use_in_process_emulator
+    from bench.journeys import REGION, use_in_process_emulator  # import order: after the environment is set
 
     use_in_process_emulator()
     from email.utils import parseaddr
@@ -89,10 +89,10 @@ def in_process(n: int = 60) -> dict[str, Any]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from chalicelib import aws
-    from chalicelib.config import load_settings
-    from chalicelib.deps import build_deps, set_deps
-    from chalicelib.storage.models import create_tables
+    from chalicelib import aws  # import order: after the environment is set
+    from chalicelib.config import load_settings  # import order: after the environment is set
+    from chalicelib.deps import build_deps, set_deps  # import order: after the environment is set
+    from chalicelib.storage.models import create_tables  # import order: after the environment is set
     from tests.conftest import Api, FakeClock, Journey, Outbox, person
 
     settings = load_settings({"SANDI_STAGE": "local", "AWS_DEFAULT_REGION": REGION})
@@ -100,7 +100,7 @@ def in_process(n: int = 60) -> dict[str, Any]:
         aws.reset_clients()
         create_tables(settings)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=parseaddr(settings.ses_sender)[1])
-        from app import app
+        from app import app  # import order: after the environment is set
 
         with Client(app, stage_name="local") as client:
             set_deps(build_deps(settings, clock=FakeClock()))
@@ -137,7 +137,7 @@ def over_http(n: int = 60) -> dict[str, Any]:
     """Against ``python -m local.devstack`` over loopback, as an attacker would measure."""
     import requests
 
-    from local.devstack import emulator_client, running
+    from local.client import emulator_client, running  # import order: after the environment is set
     from tests.conftest import person
     from tests.stack_client import StackClient
 

@@ -85,7 +85,7 @@ def report(with_load: bool, runs: int) -> str:
     print("sign-in timing measured")
     load = None
     if with_load:
-        from bench import load as load_test
+        from bench import load as load_test  # import order: after the environment is set
 
         load = load_test.run(180, 8)
         print("load measured")

@@ -17,9 +17,11 @@ from chalicelib import aws, metrics
 from chalicelib.clock import Clock, system_clock
 from chalicelib.config import Settings, get_settings
 from chalicelib.delivery import Sender
+from chalicelib.delivery.aws import AwsSender, SesEmailSender, SnsSmsSender
 from chalicelib.keys import Keys
 from chalicelib.passwords import SecretHasher
 from chalicelib.staff_auth import KeySet, jwks_url, key_set
+from chalicelib.storage.models import bind
 from chalicelib.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,9 +78,6 @@ class Deps:
 def build_deps(settings: Settings, sender: Sender | None = None, clock: Clock | None = None) -> Deps:
     """Production collaborators for ``settings`` (tests may override sender and clock)."""
     from pynamodb.connection import Connection
-
-    from chalicelib.delivery.aws import AwsSender, SesEmailSender, SnsSmsSender
-    from chalicelib.storage.models import bind
 
     bind(settings)
     metrics.set_stage(settings.stage)

@@ -29,6 +29,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import Settings
+from chalicelib.storage.models import ALL_MODELS, bind
 
 # Imported by the full prime only: what some journeys use.
 JOURNEY_MODULES = (
@@ -41,7 +42,7 @@ JOURNEY_MODULES = (
     "chalicelib.flows.member",
     "chalicelib.flows.authenticator",
     "chalicelib.flows.admin",
-    "chalicelib.flows.feedback",
+    "chalicelib.challenges.feedback",
     "chalicelib.flows.operations",
     "chalicelib.totp",
     "argon2",
@@ -57,8 +58,6 @@ def snapstart() -> bool:
 
 def prime(settings: Settings, full: bool) -> dict[str, Any]:
     """Load what requests need; ``full`` also what only some journeys need. What was done."""
-    from chalicelib.storage.models import ALL_MODELS, bind
-
     bind(settings)
     aws.client("dynamodb", settings.region)
     for model in ALL_MODELS:

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.permissions import CALLS
+
 OUT = Path(__file__).resolve().parent / "resources.json"
 
 # logical id, table suffix, key schema, TTL?, expiry index?
@@ -492,8 +494,6 @@ def _service_resources(call: str) -> Any:
 def _role(function: str) -> dict[str, Any]:
     """One function's role: exactly its calls (chalicelib/permissions.py), its own logs,
     and its dead-letter queue when it is invoked asynchronously."""
-    from chalicelib.permissions import CALLS
-
     tables, others = CALLS[function]
     statements: list[dict[str, Any]] = []
     for name, actions in tables.items():

@@ -11,7 +11,8 @@
 - The inbox on ``SANDI_INBOX_PORT`` (8025) shows every email and SMS the emulator's
   SES and SNS received: ``/`` (HTML), ``GET /api/messages``, ``DELETE /api/messages``.
 
-Nothing here is deployed: chalice packages only ``app.py`` and ``chalicelib/``.
+Nothing here is deployed: chalice packages only ``app.py`` and ``chalicelib/``. What
+tests and scripts use to start and reach a stack is in ``local/client.py``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -97,7 +95,7 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        from local.emulator_fixes import fast_transactions
+        from local.emulator_fixes import fast_transactions  # import order: after the environment is set
 
         fast_transactions()
 
@@ -160,8 +158,8 @@ class ReceiptSimulator:
 
     @staticmethod
     def _deliver(message: dict[str, Any]) -> None:
-        import app as application
-        from local import provider_events as events
+        import app as application  # import order: after the environment is set
+        from local import provider_events as events  # import order: after the environment is set
 
         class Context:
             aws_request_id = "local-receipt"
@@ -360,9 +358,9 @@ def provision(emulator_port: int) -> None:
     """Create the tables, the staff pool and verify the SES sender, as a deployed stage has them."""
     import boto3
 
-    from chalicelib.config import get_settings
-    from chalicelib.storage.models import create_tables
-    from local.staff_pool import ensure_pool
+    from chalicelib.config import get_settings  # import order: after the environment is set
+    from chalicelib.storage.models import create_tables  # import order: after the environment is set
+    from local.staff_pool import ensure_pool  # import order: after the environment is set
 
     cognito = boto3.client("cognito-idp", region_name=os.environ["AWS_DEFAULT_REGION"])
     pool_id, client_id = ensure_pool(cognito, os.environ["SANDI_STAGE"])
@@ -389,7 +387,7 @@ def _store_secret(ssm: Any) -> None:
     """The stage secret lives in (the emulator's) SSM, read by the app as in a deployed
     stage, so `make rotate-secret STAGE=local` rotates the running stack. A
     ``SANDI_SECRET_KEY`` given to the stack (tests, benchmarks) is stored as it is."""
-    from local.rotate_secret import new_document, parameter_name
+    from local.rotate_secret import new_document, parameter_name  # import order: after the stack's environment
 
     name = parameter_name(os.environ["SANDI_STAGE"])
     value = os.environ.pop("SANDI_SECRET_KEY", "") or new_document()
@@ -404,7 +402,7 @@ def _store_secret(ssm: Any) -> None:
 def _gateway_error(code: int, raw: bytes) -> Any:
     """The contract error for an answer API Gateway itself would give (see the template's
     gateway responses), or None for an answer of the app."""
-    from chalicelib.errors import ApiError
+    from chalicelib.errors import ApiError  # import order: after the environment is set
 
     if code == 405 or (code == 403 and (b"Missing Authentication Token" in raw or b"Credential" in raw)):
         return ApiError("not_found")
@@ -419,7 +417,7 @@ def contract_handler() -> type:
     """chalice's local request handler, answering unknown routes in the contract's shape."""
     from chalice.local import ChaliceRequestHandler
 
-    from chalicelib.http import language
+    from chalicelib.http import language  # import order: after the environment is set
 
     class Handler(ChaliceRequestHandler):
         def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
@@ -457,86 +455,13 @@ def api_server(host: str, port: int) -> Any:
     return LocalDevServer(config.chalice_app, config, host, port, handler_cls=contract_handler(), server_cls=Server)
 
 
-# --- a stack in a child process (tests, load test) -------------------------------------------
-
-
-@dataclass(frozen=True)
-class Urls:
-    """Where a running stack answers."""
-
-    api: str
-    inbox: str
-    emulator: str
-
-
-def emulator_client(service: str, endpoint: str) -> Any:
-    """A boto3 client of a running stack's emulator at ``endpoint`` (fake credentials)."""
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=os.environ.get("SANDI_REGION", REGION),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running(log_path: Path, start_timeout: float = 60, extra_env: dict[str, str] | None = None) -> Iterator[Urls]:
-    """``python -m local.devstack`` on free ports, healthy, stopped on exit (``extra_env``: more variables)."""
-    import subprocess
-    import urllib.request
-
-    ports = {"SANDI_API_PORT": free_port(), "SANDI_INBOX_PORT": free_port(), "SANDI_EMULATOR_PORT": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDI_")}
-    env.update({k: str(v) for k, v in ports.items()})
-    env.update(extra_env or {})
-    urls = Urls(*(f"http://127.0.0.1:{ports[k]}" for k in ports))
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "local.devstack"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.time() + start_timeout
-            while not _healthy(urllib.request, urls.api):
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("local stack did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
-            yield urls
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _healthy(request: Any, api: str) -> bool:
-    try:
-        with request.urlopen(api + "/v1/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 # --- main -----------------------------------------------------------------------------
 
 
 def _cleanup_loop() -> None:
     """chalice local runs no schedules: run the cleanup on its interval here."""
-    from chalicelib import cleanup
-    from chalicelib.deps import get_deps
+    from chalicelib import cleanup  # import order: after the environment is set
+    from chalicelib.deps import get_deps  # import order: after the environment is set
 
     deps = get_deps()
     while True:

@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 from chalicelib.keys import parse_secret
+from local.client import emulator_client
 
 
 def parameter_name(stage: str) -> str:
@@ -71,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("SANDI_EMULATOR_PORT", "4566")))
     args = parser.parse_args(argv)
     if args.stage == "local":
-        from local.devstack import emulator_client
-
         ssm = emulator_client("ssm", f"http://127.0.0.1:{args.emulator_port}")
     else:
         import boto3

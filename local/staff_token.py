@@ -11,12 +11,12 @@ import argparse
 import os
 import sys
 
+from local.client import emulator_client
+from local.staff_pool import LOCAL_PASSWORD, staff_token
+
 
 def main(argv: list[str] | None = None) -> int:
     """Sign a staff user in against the local pool and print the token."""
-    from local.devstack import emulator_client
-    from local.staff_pool import LOCAL_PASSWORD, staff_token
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("staff", nargs="?", default="agent01")
     parser.add_argument("--role", default="agent", choices=("agent", "supervisor"))

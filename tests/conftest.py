@@ -314,8 +314,8 @@ def journey(api: Api, outbox: Outbox) -> Journey:
 
 # --- the whole local stack, as `make run` starts it ------------------------------------
 
-from local.devstack import Urls as LocalStack  # noqa: E402
-from local.devstack import running  # noqa: E402
+from local.client import Urls as LocalStack  # noqa: E402
+from local.client import running  # noqa: E402
 
 # The session stack's secret is known to the tests that talk to its emulator directly.
 LOCAL_STACK_SECRET = "tests-local-stack-secret-not-for-any-real-stage"

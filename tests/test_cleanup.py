@@ -8,8 +8,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import cleanup
+from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
-from chalicelib.flows import common
+from chalicelib.storage.flows import new_flow
 from chalicelib.storage.models import CounterModel, FlowModel, SessionModel
 from local.metrics import count_calls
 from tests.conftest import Api, FakeClock, Member
@@ -19,7 +20,7 @@ def _flows(n: int, now: float, lifetime: int) -> list[str]:
     ids = []
     with FlowModel.batch_write() as batch:
         for _ in range(n):
-            flow = common.new_flow("registration", "profile", now, lifetime, "id", {})
+            flow = new_flow("registration", state="profile", now=now, lifetime=lifetime, lang="id", data={})
             batch.save(flow)
             ids.append(flow.flow_id)
     return ids
@@ -44,7 +45,7 @@ def test_an_item_extended_after_indexing_is_kept(deps: Deps, clock: FakeClock) -
     now = clock()
     [flow_id] = _flows(1, now - 7200, 1800)
     # extended in place without moving the bucket (as a racing writer might, briefly)
-    FlowModel(flow_id).update(actions=[FlowModel.expires_at.set(common.to_datetime(now + 600))])
+    FlowModel(flow_id).update(actions=[FlowModel.expires_at.set(to_datetime(now + 600))])
     report = cleanup.run(now, batch=100)
     assert report.read == 1 and report.purged == {}
     assert FlowModel.get(flow_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from local.devstack import emulator_client
+from local.client import emulator_client
 from tests.conftest import LocalStack, person
 from tests.stack_client import StackClient
 

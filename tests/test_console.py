@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.devstack import emulator_client
+from local.client import emulator_client
 from local.staff_pool import LOCAL_PASSWORD, ensure_pool, ensure_user
 from tests.conftest import LocalStack, Person, person
 from tests.stack_client import StackClient

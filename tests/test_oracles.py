@@ -118,7 +118,7 @@ def test_signing_up_with_a_suppressed_address_tells_nothing(api: Api, outbox: Ou
 
 def test_a_proven_member_is_still_offered_the_other_channel(api: Api, member: Member, outbox: Outbox) -> None:
     """Forgot PIN (the person proved name, NIK and birth date) still reports suppression."""
-    from chalicelib.flows.common import destination_key
+    from chalicelib.challenges.destinations import destination_key
     from chalicelib.storage.models import SuppressionModel
 
     deps = __import__("chalicelib.deps", fromlist=["get_deps"]).get_deps()

@@ -41,7 +41,7 @@ def _function() -> str:
     for frame in inspect.stack()[3:80]:
         if frame.filename.endswith("chalicelib/cleanup.py"):
             return "Cleanup"
-        if frame.filename.endswith("flows/feedback.py"):
+        if frame.filename.endswith("challenges/feedback.py"):
             return "SmsReceipts" if frame.function == "sms_logs" else "SesFeedback"
     return "APIHandler"
 

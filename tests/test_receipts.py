@@ -16,7 +16,7 @@ import pytest
 import requests
 from chalice.test import Client
 
-from chalicelib.flows import feedback
+from chalicelib.challenges import feedback
 from local import provider_events as events
 from tests.conftest import Api, FakeClock, Journey, LocalStack, Member, Outbox, person, shape
 from tests.stack_client import StackClient
@@ -227,9 +227,9 @@ def test_parallel_receipts_apply_exactly_once(local_stack: LocalStack) -> None:
     import os
 
     from chalicelib import aws
+    from chalicelib.challenges import receipts
     from chalicelib.config import load_settings
     from chalicelib.deps import build_deps
-    from chalicelib.flows import receipts
     from chalicelib.storage.models import bind
     from tests.conftest import LOCAL_STACK_SECRET
 

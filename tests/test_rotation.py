@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.keys import Keys, SecretFormatError, parse_secret
-from local.devstack import Urls, emulator_client, running
+from local.client import Urls, emulator_client, running
 from local.rotate_secret import new_document, parameter_name, rotate, rotated
 from tests.conftest import person
 from tests.stack_client import StackClient

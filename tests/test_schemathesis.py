@@ -12,7 +12,7 @@ from tests.conftest import ROOT, LocalStack
 
 
 def test_no_generated_request_gets_a_server_error(local_stack: LocalStack, tmp_path: Path) -> None:
-    from local.devstack import emulator_client
+    from local.client import emulator_client
     from local.staff_pool import staff_token
 
     staff = staff_token(emulator_client("cognito-idp", local_stack.emulator), "local", "fuzzer", "supervisor")

@@ -33,14 +33,15 @@ primed = {
 }
 
 def draw():
-    from chalicelib import limits, otp, tokens, totp
+    from chalicelib import limits, tokens, totp
+    from chalicelib.challenges import codes as otp
     from chalicelib.config import get_settings
-    from chalicelib.flows import common
+    from chalicelib.storage.flows import new_flow_id
     from chalicelib.passwords import SecretHasher
     return {
         "code": otp.generate_code(),
         "code_id": otp.new_code_id(),
-        "flow_id": common.new_flow_id(),
+        "flow_id": new_flow_id(),
         "refresh_token": tokens.new_refresh_token(),
         "access_token": tokens.issue_access_token(b"k" * 32, "i", "a", "acc", "ses", 1.0, 60),
         "argon2_salt": SecretHasher(get_settings()).hash("Sama-Sama-1").split("$")[-2],

@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # what the lazy attributes are, for the type checker
         authenticator,
         contact_change,
         email_recovery,
-        feedback,
         member,
         operations,
         password_reset,

@@ -1,26 +1,27 @@
 """Call-center routes: look up, view, change contact data, unlock, reset, read the audit.
 
 Staff sign in to the stage's Cognito staff pool (groups ``agent`` and ``supervisor``);
-API Gateway's Cognito authorizer checks their token in deployed stages and every view
-checks it again (``authorize``). Every call is audited with
+API Gateway's Cognito authorizer checks their token in deployed stages and the route
+checks it again (``accounts.staff.authorize``, the route's ``staff=``). Every call is audited with
 who, what, when, why and from where. Staff can never choose a user's password or PIN:
 there is no route for it; a reset closes the account so the person registers again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from chalicelib import audit
+from chalicelib.accounts.authenticator import off_actions
+from chalicelib.accounts.erasure import erase_in, scrub_events
+from chalicelib.accounts.staff import Staff
 from chalicelib.clock import rfc3339
 from chalicelib.delivery import templates
+from chalicelib.delivery.notices import notify, notify_sms
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
-from chalicelib.flows.common import mask_email, mask_phone
-from chalicelib.flows.sessions import notify, notify_sms, profile_view, read_member_token
 from chalicelib.keys import keyed_hash
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel, ClaimModel
@@ -36,76 +37,9 @@ from chalicelib.validation import (
     parse_phone,
     required,
 )
+from chalicelib.views import account_view, mask_email, mask_phone
 
 LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
-
-
-@dataclass(frozen=True)
-class Staff:
-    """The authenticated staff member behind an admin call (a user of the staff pool)."""
-
-    staff_id: str  # the pool's ``sub``
-    username: str
-    role: str  # agent | supervisor
-
-    @property
-    def actor(self) -> str:
-        """How audit events name them: username, group and the pool's ``sub``."""
-        return f"staff:{self.username} ({self.role}, {self.staff_id})"
-
-
-# --- authorization ---------------------------------------------------------------------
-
-AGENT = "agent"
-SUPERVISOR = "supervisor"
-
-
-def authorize(deps: Deps, authorization: str | None, need: str = AGENT) -> Staff:
-    """The staff member a bearer token names, allowed to act as ``need``.
-
-    ``401 unauthenticated``: no token, or one that is not a valid token of this stage's
-    staff pool and console client (malformed, forged, expired, another pool).
-    ``403 forbidden``: a member's token, a staff user in neither group, an agent where a
-    supervisor is needed. Groups are read from the token: removing someone from a group
-    takes effect when their access token expires (the pool issues them for 15 minutes).
-    """
-    from chalicelib.staff_auth import GROUPS, issuer, verify
-
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError("unauthenticated")
-    s = deps.settings
-    claims = None
-    if s.staff_pool_id and s.staff_client_id:
-        claims = verify(token, deps.staff_keys, issuer(s.region, s.staff_pool_id), s.staff_client_id, deps.clock())
-    if claims is None:
-        if read_member_token(deps, token, deps.clock()) is not None:
-            raise ApiError("forbidden")  # a member, authenticated, not staff
-        raise ApiError("unauthenticated")
-    groups = [g for g in GROUPS if g in claims.groups]
-    role = SUPERVISOR if SUPERVISOR in groups else (AGENT if groups else "")
-    if not role or (need == SUPERVISOR and role != SUPERVISOR):
-        raise ApiError("forbidden")
-    return Staff(claims.sub, claims.username, role)
-
-
-# --- views -----------------------------------------------------------------------------
-
-
-def account_view(account: AccountModel, now: float) -> dict[str, Any]:
-    """An account as the call center sees it: contact data and status, NIK masked."""
-    locked = bool(account.locked_until and account.locked_until > now)
-    return {
-        **profile_view(account),
-        "status": account.status,
-        "pin_set": bool(account.pin_hash),
-        "pin_disabled": bool(account.pin_disabled),
-        "locked": locked,
-        "locked_until": rfc3339(account.locked_until) if locked else None,
-        "failed_logins": int(account.failed_logins or 0),
-        "updated_at": rfc3339(account.updated_at),
-    }
 
 
 def _reason(body: dict[str, Any]) -> str:
@@ -264,8 +198,6 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
     docs/data-protection.md): the person registers again with a new account, and the
     audit trail keeps who reset it, when and why. Every session ends (epoch).
     """
-    from chalicelib.flows.member import erase_in, scrub_events
-
     reason = _reason(body)
     account = _account(deps, account_id)
     now = deps.clock()
@@ -286,8 +218,6 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
 def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Turn a member's authenticator off (a lost phone): supervisors only, with a reason;
     the member is told by email."""
-    from chalicelib.flows.authenticator import off_actions
-
     reason = _reason(body)
     account = _account(deps, account_id)
     if account.status != "active":

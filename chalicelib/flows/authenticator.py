@@ -10,63 +10,30 @@ conditional write when used. Wrong codes count toward the account lockout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
 from chalicelib import audit, totp
+from chalicelib.accounts import credentials
+from chalicelib.accounts.authenticator import enabled, off_actions, use_of
+from chalicelib.accounts.credentials import after_recheck, recheck_password
+from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.delivery import templates
+from chalicelib.delivery.notices import notify
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import common, credentials
-from chalicelib.flows.sessions import after_recheck, authenticate, notify, recheck_password
 from chalicelib.storage.models import AccountModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import parse_text, required
-
-
-@dataclass(frozen=True)
-class Use:
-    """What consuming a right code writes on the account, and the condition that makes it single use."""
-
-    actions: list[Action]
-    condition: Condition
-    recovery: bool
-
-
-def enabled(account: AccountModel) -> bool:
-    """Whether the member has an authenticator turned on."""
-    return bool(account.totp_secret)
-
-
-def use_of(deps: Deps, account: AccountModel, code: str, now: float) -> Use | None:
-    """How a right authenticator or recovery code is consumed, or None if it is not right."""
-    if not account.totp_secret:
-        return None
-    secret = totp.unseal(deps.keys.totp, account.account_id, account.totp_secret)
-    last = int(account.totp_last_step if account.totp_last_step is not None else -1)
-    step = totp.matching_step(secret, code.strip(), now, last)
-    if step is not None:
-        condition = AccountModel.totp_last_step.does_not_exist() | (AccountModel.totp_last_step < step)
-        return Use([AccountModel.totp_last_step.set(step)], condition, recovery=False)
-    recovery = totp.normalize_recovery(code)
-    if recovery is not None:
-        hashed = totp.recovery_hash(deps.keys.totp, account.account_id, recovery)
-        if hashed in (account.recovery_codes or set()):
-            spent: list[Action] = [AccountModel.recovery_codes.delete({hashed})]
-            return Use(spent, AccountModel.recovery_codes.contains(hashed), recovery=True)
-    return None
+from chalicelib.views import mask_email
 
 
 def _label(account: AccountModel) -> str:
-    return common.mask_email(account.email or "")
+    return mask_email(account.email or "")
 
 
-def enrol(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict[str, Any]:
+def enrol(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     """A new pending secret (replacing a pending one), after the password re-check."""
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     account = recheck_password(deps, signed, body)
     now = deps.clock()
     secret = totp.new_secret()
@@ -83,10 +50,10 @@ def enrol(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict[s
     return {"secret": shown.secret, "otpauth_uri": shown.uri, "qr_svg": shown.qr_svg}
 
 
-def confirm(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict[str, Any]:
+def confirm(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     """Turn the pending secret on with a first code; ten recovery codes, shown this once."""
     code = required(body, "code", parse_text)
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     if not signed.account.totp_pending:
         raise ApiError("wrong_state", {"state": "no_pending_authenticator"})
     now = deps.clock()
@@ -118,9 +85,9 @@ def confirm(deps: Deps, authorization: str | None, body: dict[str, Any]) -> dict
     return {"enabled": True, "recovery_codes": codes}
 
 
-def turn_off(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
+def turn_off(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> None:
     """The member turns it off with the password and a current or recovery code."""
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     account = recheck_password(deps, signed, body)
     now = deps.clock()
     code = after_recheck(deps, account, lambda: required(body, "code", parse_text))
@@ -143,13 +110,3 @@ def turn_off(deps: Deps, authorization: str | None, body: dict[str, Any], lang: 
     except Conflict as exc:
         raise ApiError("invalid_code") from exc  # the same code was just used by a parallel request
     notify(deps, account.email or "", templates.changed_email("authenticator", lang, deps.settings.app_name))
-
-
-def off_actions() -> list[Action]:
-    """What turning the authenticator off removes."""
-    return [
-        AccountModel.totp_secret.remove(),
-        AccountModel.totp_pending.remove(),
-        AccountModel.totp_last_step.remove(),
-        AccountModel.recovery_codes.remove(),
-    ]

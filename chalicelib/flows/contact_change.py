@@ -16,15 +16,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chalicelib import audit
+from chalicelib.accounts import contact, credentials
+from chalicelib.accounts.credentials import after_recheck, recheck_password
+from chalicelib.accounts.signed_in import Caller, load
+from chalicelib.challenges.send import Outgoing, start_with_code
+from chalicelib.challenges.verify import verify_code
+from chalicelib.delivery import templates
+from chalicelib.delivery.notices import notify
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
-from chalicelib.flows import common, credentials
-from chalicelib.flows.common import Outgoing
-from chalicelib.flows.sessions import after_recheck, authenticate, notify, recheck_password
 from chalicelib.storage import claim_key
+from chalicelib.storage.flows import check_flow, flow_data, new_flow
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import FieldError, email_key, parse_code, parse_email, parse_phone, required
+from chalicelib.views import flow_view, mask_destination
 
 CODE_VERIFICATION = "code_verification"
 COMPLETED = "completed"
@@ -55,7 +61,7 @@ EMAIL = Contact("email", "email_change", "email")
 def start(
     deps: Deps,
     kind: Contact,
-    authorization: str | None,
+    caller: Caller,
     body: dict[str, Any],
     lang: str,
     client_ip: str = "",
@@ -72,22 +78,32 @@ def start(
     except FieldError:
         value = None
     extra = [(ClaimModel, kind.claim(value))] if value else []
-    signed = authenticate(deps, authorization, *extra)
+    signed = load(deps, caller, *extra)
     account = recheck_password(deps, signed, body)
     claim = signed.extra[0] if value else None
     value = after_recheck(deps, account, lambda: _acceptable(kind, body, account, claim))
     now = deps.clock()
-    data = {kind.field: value, "bound": common.contact_tag(deps, account.email, account.phone)}
-    flow = common.new_flow(
-        kind.flow_type, CODE_VERIFICATION, now, deps.settings.flow_ttl, lang, data, account.account_id
+    data = {kind.field: value, "bound": contact.contact_tag(deps, account.email, account.phone)}
+    flow = new_flow(
+        kind.flow_type,
+        state=CODE_VERIFICATION,
+        now=now,
+        lifetime=deps.settings.flow_ttl,
+        lang=lang,
+        data=data,
+        account_id=account.account_id,
     )
     outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code", client_ip)
     settle = lambda txn: txn.update(  # noqa: E731 - the right password ends the run of wrong ones
         "account", AccountModel(account.account_id), credentials.reset_actions(), AccountModel.status == "active"
     )
     # A refusal after the right password (a send cap, SES down) still settles the check.
-    started = after_recheck(deps, account, lambda: common.start_flow(deps, flow, outgoing, lang, now, also=settle))
-    return common.flow_view(deps, started)
+    started = after_recheck(
+        deps,
+        account,
+        lambda: start_with_code(deps, flow, outgoing=outgoing, lang=lang, now=now, in_same_txn=settle),
+    )
+    return flow_view(deps, started)
 
 
 def _acceptable(kind: Contact, body: dict[str, Any], account: AccountModel, claim: ClaimModel | None) -> str:
@@ -100,17 +116,15 @@ def _acceptable(kind: Contact, body: dict[str, Any], account: AccountModel, clai
     return value
 
 
-def verify(
-    deps: Deps, kind: Contact, authorization: str | None, flow_id: str, body: dict[str, Any], lang: str
-) -> dict[str, Any]:
+def verify(deps: Deps, kind: Contact, caller: Caller, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Check the code; the account's phone or email changes and the claims swap."""
     code = required(body, "code", parse_code)
-    signed = authenticate(deps, authorization, (FlowModel, flow_id))  # one read for both
+    signed = load(deps, caller, (FlowModel, flow_id))  # one read for both
     account = signed.account
     now = deps.clock()
-    flow = common.check_flow(signed.extra[0], kind.flow_type, now, owner=account.account_id)
-    data = common.flow_data(flow)
-    if data.get("bound") != common.contact_tag(deps, account.email, account.phone):
+    flow = check_flow(signed.extra[0], kind.flow_type, now, owner=account.account_id)
+    data = flow_data(flow)
+    if data.get("bound") != contact.contact_tag(deps, account.email, account.phone):
         raise ApiError("flow_expired")  # the account's email or phone changed since the flow began
     value = str(data[kind.field])
     old = getattr(account, kind.field)
@@ -120,31 +134,31 @@ def verify(
             "account",
             AccountModel(account.account_id),
             [kind.attribute().set(value), AccountModel.updated_at.set(now)],
-            (AccountModel.status == "active") & common.contact_bound(account.email, account.phone),
+            (AccountModel.status == "active") & contact.contact_bound(account.email, account.phone),
         )
         txn.delete("old", ClaimModel(kind.claim(old)), ClaimModel.account_id == account.account_id)
         new_claim = ClaimModel(kind.claim(value), account_id=account.account_id, created_at=now)
         txn.put("new", new_claim, ClaimModel.claim_key.does_not_exist())
-        details = {"to": common.mask_destination(kind.channel, value)}
+        details = {"to": mask_destination(kind.channel, value)}
         txn.put("audit", audit.for_account(deps, f"{kind.field}.changed", account.account_id, now, details=details))
 
     try:
-        flow = common.verify_code(
+        flow = verify_code(
             deps,
             flow_id,
-            kind.flow_type,
-            CODE_VERIFICATION,
-            code,
-            now,
-            COMPLETED,
-            deps.settings.flow_ttl,
+            flow_type=kind.flow_type,
+            state=CODE_VERIFICATION,
+            code=code,
+            now=now,
+            to_state=COMPLETED,
+            lifetime=deps.settings.flow_ttl,
             owner=account.account_id,
-            also=swap_claims,
+            on_consume=swap_claims,
         )
     except Conflict as exc:
         raise _swap_refused(kind, exc.labels) from exc
     _tell_owner(deps, kind, account, value, lang)
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
@@ -158,7 +172,5 @@ def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
 
 def _tell_owner(deps: Deps, kind: Contact, account: AccountModel, value: str, lang: str) -> None:
     """The old email hears of an email change; the account's email hears of a phone change."""
-    from chalicelib.delivery import templates
-
-    masked = common.mask_destination(kind.channel, value)
+    masked = mask_destination(kind.channel, value)
     notify(deps, account.email, templates.changed_email(kind.field, lang, deps.settings.app_name, masked))

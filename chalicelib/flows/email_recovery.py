@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import limits
+from chalicelib.challenges.send import Outgoing, send_limits
 from chalicelib.delivery import templates
 from chalicelib.deps import Deps
 from chalicelib.errors import DeliveryFailed, retry_after
-from chalicelib.flows import common
-from chalicelib.flows.common import Outgoing
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel
 from chalicelib.validation import parse_phone, required
+from chalicelib.views import mask_email
 
 
 def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
@@ -28,12 +28,12 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     account = deps.store.get(AccountModel, owner or "no-such-account")  # same reads either way
     known = account is not None and account.status == "active" and account.phone == phone
     outgoing = Outgoing("sms", phone, "email_recovery", "code" if known else "decoy", client_ip)
-    taken = limits.commit_within(deps.store, lambda txn: None, common.send_limits(deps, outgoing), now)
+    taken = limits.commit_within(deps.store, lambda txn: None, send_limits(deps, outgoing), now)
     opted_out = deps.sender.sms_opted_out(phone)  # asked on both paths: the same provider call either way
     if not known or opted_out:
         return {}
     assert account is not None
-    text = templates.email_reminder_sms(lang, deps.settings.app_name, common.mask_email(account.email))
+    text = templates.email_reminder_sms(lang, deps.settings.app_name, mask_email(account.email))
     try:
         deps.sender.send_sms(phone, text)
     except DeliveryFailed as exc:

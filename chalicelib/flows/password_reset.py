@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.accounts import contact, credentials
+from chalicelib.accounts.changes import finish_with_account_change
+from chalicelib.challenges.send import Outgoing, first_reads, send_code, start_with_code
+from chalicelib.challenges.verify import verify_code
 from chalicelib.delivery import templates
+from chalicelib.delivery.notices import notify
 from chalicelib.deps import Deps
-from chalicelib.flows import common, credentials
-from chalicelib.flows.common import Outgoing
-from chalicelib.flows.sessions import notify
 from chalicelib.storage import claim_key
+from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, FlowModel
 from chalicelib.storage.store import Txn
 from chalicelib.validation import email_key, parse_code, parse_email, required
+from chalicelib.views import flow_view
 
 FLOW_TYPE = "password_reset"
 CODE_VERIFICATION = "code_verification"
@@ -37,17 +41,19 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     """Open a reset for an email; a code goes out only if it has an account."""
     email = required(body, "email", parse_email)
     now = deps.clock()
-    owner, suppressed = common.first_reads(deps, claim_key("email", email_key(email)), email)
+    owner, suppressed = first_reads(deps, claim_key("email", email_key(email)), email)
     decoy = owner is None or suppressed
     data = {"email": email, "decoy": decoy}
-    flow = common.new_flow(FLOW_TYPE, CODE_VERIFICATION, now, _lifetime(deps), lang, data, owner)
+    flow = new_flow(
+        FLOW_TYPE, state=CODE_VERIFICATION, now=now, lifetime=_lifetime(deps), lang=lang, data=data, account_id=owner
+    )
     outgoing = Outgoing("email", email, FLOW_TYPE, "decoy" if decoy else "code", client_ip, hidden=True)
-    return common.flow_view(deps, common.start_flow(deps, flow, outgoing, lang, now))
+    return flow_view(deps, start_with_code(deps, flow, outgoing=outgoing, lang=lang, now=now))
 
 
 def get(deps: Deps, flow_id: str) -> dict[str, Any]:
     """The flow as it stands."""
-    return common.flow_view(deps, common.load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
+    return flow_view(deps, load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
 
 
 def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -55,37 +61,52 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     code = required(body, "code", parse_code)
     now = deps.clock()
 
-    def bound(txn: Txn, flow: FlowModel) -> None:
-        common.email_claim_check(common.flow_data(flow)["email"])(txn, flow)
+    def still_bound(txn: Txn, flow: FlowModel) -> None:
+        contact.email_claim_check(flow_data(flow)["email"])(txn, flow)
 
-    flow = common.verify_code(
-        deps, flow_id, FLOW_TYPE, CODE_VERIFICATION, code, now, NEW_PASSWORD, _lifetime(deps), also=bound
+    flow = verify_code(
+        deps,
+        flow_id,
+        flow_type=FLOW_TYPE,
+        state=CODE_VERIFICATION,
+        code=code,
+        now=now,
+        to_state=NEW_PASSWORD,
+        lifetime=_lifetime(deps),
+        on_consume=still_bound,
     )
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def resend(deps: Deps, flow_id: str, lang: str, client_ip: str) -> dict[str, Any]:
     """A fresh code (or, for an address without an account, the same decoy work)."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, CODE_VERIFICATION)
-    data = common.flow_data(flow)
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, CODE_VERIFICATION)
+    data = flow_data(flow)
     decoy = data.get("decoy") or not flow.account_id
     outgoing = Outgoing("email", data["email"], FLOW_TYPE, "decoy" if decoy else "code", client_ip, hidden=True)
-    flow = common.send_challenge(
-        deps, flow, outgoing, lang, now, (CODE_VERIFICATION,), CODE_VERIFICATION, _lifetime(deps)
+    flow = send_code(
+        deps,
+        flow,
+        outgoing=outgoing,
+        lang=lang,
+        now=now,
+        from_states=(CODE_VERIFICATION,),
+        to_state=CODE_VERIFICATION,
+        lifetime=_lifetime(deps),
     )
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
     """Set the new password: sessions end, a lockout clears, the owner is told."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, NEW_PASSWORD)
-    email = common.flow_data(flow)["email"]
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, NEW_PASSWORD)
+    email = flow_data(flow)["email"]
     # Bound to the address it was started for: moved away (or closed) meanwhile, it is dead.
-    account = common.require_contact(deps.store.get(AccountModel, flow.account_id or ""), email)
+    account = contact.require_contact(deps.store.get(AccountModel, flow.account_id or ""), email)
     password = credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
     actions = [
         AccountModel.password_hash.set(deps.hasher.hash(password)),
@@ -94,17 +115,17 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         *credentials.reset_actions(),
         AccountModel.updated_at.set(now),
     ]
-    bound = common.email_claim_check(email)
-    flow = common.finish_with_account_change(
+    still_bound = contact.email_claim_check(email)
+    flow = finish_with_account_change(
         deps,
         flow,
-        NEW_PASSWORD,
-        COMPLETED,
-        account.account_id,
-        actions,
-        "password.reset",
-        now,
-        lambda t: bound(t, flow),
+        from_state=NEW_PASSWORD,
+        to_state=COMPLETED,
+        account_id=account.account_id,
+        actions=actions,
+        event="password.reset",
+        now=now,
+        in_same_txn=lambda t: still_bound(t, flow),
     )
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)

@@ -15,17 +15,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from chalicelib import limits, otp
+from chalicelib import limits
+from chalicelib.accounts import contact
+from chalicelib.accounts.authenticator import Use, use_of
+from chalicelib.accounts.changes import finish_with_account_change
+from chalicelib.accounts.credentials import new_pin
+from chalicelib.challenges import codes
+from chalicelib.challenges.send import Outgoing, send_code
+from chalicelib.challenges.verify import sent_code_check, verify_code
 from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
-from chalicelib.flows import authenticator, common
-from chalicelib.flows.authenticator import Use
-from chalicelib.flows.common import Outgoing
-from chalicelib.flows.sessions import new_pin
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
+from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn, challenge_of, fill_challenge, in_states, live_flow, set_challenge
 from chalicelib.validation import (
@@ -39,6 +43,7 @@ from chalicelib.validation import (
     parse_text,
     required,
 )
+from chalicelib.views import flow_view, mask_email, mask_phone
 
 FLOW_TYPE = "pin_reset"
 CHOOSE_CHANNEL = "choose_channel"
@@ -83,14 +88,14 @@ def _matches(account: AccountModel | None, full_name: str, birth_date: str) -> b
 
 
 def _view(deps: Deps, flow: FlowModel) -> dict[str, Any]:
-    data = common.flow_data(flow)
+    data = flow_data(flow)
     channels = [
-        {"channel": "email", "destination": common.mask_email(data["email"])},
-        {"channel": "sms", "destination": common.mask_phone(data["phone"])},
+        {"channel": "email", "destination": mask_email(data["email"])},
+        {"channel": "sms", "destination": mask_phone(data["phone"])},
     ]
     if data.get("authenticator"):
         channels.append({"channel": "authenticator"})
-    return common.flow_view(deps, flow, {"channels": channels})
+    return flow_view(deps, flow, {"channels": channels})
 
 
 def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
@@ -112,7 +117,15 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
     if matched:
         assert account is not None
         data = {"email": account.email, "phone": account.phone, "authenticator": bool(account.totp_secret)}
-        flow = common.new_flow(FLOW_TYPE, CHOOSE_CHANNEL, now, _lifetime(deps), lang, data, account.account_id)
+        flow = new_flow(
+            FLOW_TYPE,
+            state=CHOOSE_CHANNEL,
+            now=now,
+            lifetime=_lifetime(deps),
+            lang=lang,
+            data=data,
+            account_id=account.account_id,
+        )
 
     def build(txn: Txn) -> None:
         if flow is not None:
@@ -126,26 +139,34 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[s
 
 def get(deps: Deps, flow_id: str) -> dict[str, Any]:
     """The flow as it stands."""
-    return _view(deps, common.load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
+    return _view(deps, load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
 
 
 def send(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
     """Send a code to the chosen channel; again = resend, to the same or the other one."""
     channel = required(body, "channel", lambda v: _channel(parse_text(v)))
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
     allowed = (CHOOSE_CHANNEL, CODE_VERIFICATION)
-    common.require_state(flow, *allowed)
-    data = common.flow_data(flow)
-    bound = common.contact_check(flow.account_id or "-", data["email"], data["phone"])
+    require_state(flow, *allowed)
+    data = flow_data(flow)
+    still_bound = contact.contact_check(flow.account_id or "-", data["email"], data["phone"])
     if channel == "authenticator":
         if not data.get("authenticator"):
             raise validation_error({"channel": ["invalid_channel"]})
-        return _view(deps, _await_authenticator(deps, flow, now, allowed, bound))
+        return _view(deps, _await_authenticator(deps, flow, now=now, from_states=allowed, still_bound=still_bound))
     destination = data["email"] if channel == "email" else data["phone"]
     outgoing = Outgoing(channel, destination, FLOW_TYPE, "code", client_ip)
-    flow = common.send_challenge(
-        deps, flow, outgoing, lang, now, allowed, CODE_VERIFICATION, _lifetime(deps), also=bound
+    flow = send_code(
+        deps,
+        flow,
+        outgoing=outgoing,
+        lang=lang,
+        now=now,
+        from_states=allowed,
+        to_state=CODE_VERIFICATION,
+        lifetime=_lifetime(deps),
+        in_same_txn=still_bound,
     )
     return _view(deps, flow)
 
@@ -157,15 +178,15 @@ def _channel(value: str) -> Literal["email", "sms", "authenticator"]:
 
 
 def _await_authenticator(
-    deps: Deps, flow: FlowModel, now: float, allowed: tuple[str, ...], bound: Callable[[Txn], None]
+    deps: Deps, flow: FlowModel, *, now: float, from_states: tuple[str, ...], still_bound: Callable[[Txn], None]
 ) -> FlowModel:
     """Choosing the authenticator sends nothing: the challenge waits for a code the
     member's app shows, under the same attempt limit and lifetime as a sent code."""
     current = challenge_of(flow)
-    challenge = otp.Challenge(
+    challenge = codes.Challenge(
         channel="authenticator",
         destination="",
-        code_id=otp.new_code_id(),
+        code_id=codes.new_code_id(),
         code_hash="",
         expires_at=now + deps.settings.code_ttl,
         resend_at=now,
@@ -180,8 +201,8 @@ def _await_authenticator(
         *FlowModel.expiry_actions(now + _lifetime(deps)),
     ]
     txn = Txn()
-    txn.update("flow", FlowModel(flow.flow_id), moves, live_flow(flow.flow_id, FLOW_TYPE, now) & in_states(allowed))
-    bound(txn)
+    txn.update("flow", FlowModel(flow.flow_id), moves, live_flow(flow.flow_id, FLOW_TYPE, now) & in_states(from_states))
+    still_bound(txn)
     try:
         deps.store.commit(txn)
     except Conflict as exc:
@@ -200,30 +221,30 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
     def by_authenticator(flow: FlowModel, typed: str) -> bool:
         if flow.ch_channel != "authenticator":
-            return common.sent_code_check(deps)(flow, typed)
+            return sent_code_check(deps)(flow, typed)
         account = deps.store.get(AccountModel, flow.account_id or "-")
-        use = authenticator.use_of(deps, account, typed, now) if account is not None else None
+        use = use_of(deps, account, typed, now) if account is not None else None
         used.extend([use] if use else [])
         return use is not None
 
-    def bound(txn: Txn, flow: FlowModel) -> None:
-        data = common.flow_data(flow)
-        condition = (AccountModel.status == "active") & common.contact_bound(data["email"], data["phone"])
+    def still_bound(txn: Txn, flow: FlowModel) -> None:
+        data = flow_data(flow)
+        condition = (AccountModel.status == "active") & contact.contact_bound(data["email"], data["phone"])
         if used:  # one write on the account: the binding and the code's single use together
             txn.update("contact", AccountModel(flow.account_id or "-"), used[0].actions, condition & used[0].condition)
         else:
             txn.check("contact", AccountModel, flow.account_id or "-", condition)
 
-    flow = common.verify_code(
+    flow = verify_code(
         deps,
         flow_id,
-        FLOW_TYPE,
-        CODE_VERIFICATION,
-        code,
-        now,
-        NEW_PIN,
-        _lifetime(deps),
-        also=bound,
+        flow_type=FLOW_TYPE,
+        state=CODE_VERIFICATION,
+        code=code,
+        now=now,
+        to_state=NEW_PIN,
+        lifetime=_lifetime(deps),
+        on_consume=still_bound,
         check=by_authenticator,
     )
     return _view(deps, flow)
@@ -232,10 +253,10 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
 def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Set the new PIN; a disabled PIN works again."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, NEW_PIN)
-    data = common.flow_data(flow)
-    account = common.require_contact(deps.store.get(AccountModel, flow.account_id or ""), data["email"], data["phone"])
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, NEW_PIN)
+    data = flow_data(flow)
+    account = contact.require_contact(deps.store.get(AccountModel, flow.account_id or ""), data["email"], data["phone"])
     pin = new_pin(deps, account, body)
     actions = [
         AccountModel.pin_hash.set(deps.hasher.hash(pin)),
@@ -243,8 +264,15 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         AccountModel.pin_disabled.set(False),
         AccountModel.updated_at.set(now),
     ]
-    bound = common.contact_bound(data["email"], data["phone"])
-    flow = common.finish_with_account_change(
-        deps, flow, NEW_PIN, COMPLETED, account.account_id, actions, "pin.reset", now, bound=bound
+    flow = finish_with_account_change(
+        deps,
+        flow,
+        from_state=NEW_PIN,
+        to_state=COMPLETED,
+        account_id=account.account_id,
+        actions=actions,
+        event="pin.reset",
+        now=now,
+        contact_condition=contact.contact_bound(data["email"], data["phone"]),
     )
     return _view(deps, flow)

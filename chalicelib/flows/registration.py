@@ -3,7 +3,7 @@
 States: email_verification -> profile -> phone -> phone_verification -> password -> completed.
 
 An email that already has an account gets the same answer and flow; the address is
-sent a notice instead of a code, and no code ever verifies (see ``otp.issue``). The
+sent a notice instead of a code, and no code ever verifies (see ``challenges.codes.issue``). The
 account, its four uniqueness claims, the flow's completion and the first session are
 written in one transaction, so racing flows give exactly one account.
 """
@@ -15,15 +15,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib import audit, limits
+from chalicelib.accounts import credentials
+from chalicelib.accounts.sessions import new_session
+from chalicelib.challenges.send import MessageKind, Outgoing, first_reads, send_code, start_with_code
+from chalicelib.challenges.verify import verify_code
 from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import common, credentials
-from chalicelib.flows.common import Kind, Outgoing
-from chalicelib.flows.sessions import new_session, profile_view
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import account_claims, claim_key
+from chalicelib.storage.flows import check_flow, flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn, in_states, live_flow
 from chalicelib.validation import (
@@ -41,6 +43,7 @@ from chalicelib.validation import (
     parse_phone,
     required,
 )
+from chalicelib.views import flow_view, profile_view
 
 FLOW_TYPE = "registration"
 PURPOSE = "registration"
@@ -63,7 +66,7 @@ def _today(now: float) -> date:
     return datetime.fromtimestamp(now, tz=UTC).date()
 
 
-def _kind(registered: bool, decoy: bool) -> Kind:
+def _kind(registered: bool, decoy: bool) -> MessageKind:
     return "decoy" if decoy else ("notice" if registered else "code")
 
 
@@ -71,40 +74,56 @@ def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str = "") -> d
     """Open a flow for an email and send it a code (or, if registered, a notice)."""
     email = required(body, "email", parse_email)
     now = deps.clock()
-    owner, suppressed = common.first_reads(deps, claim_key("email", email_key(email)), email)
+    owner, suppressed = first_reads(deps, claim_key("email", email_key(email)), email)
     data = {"email": email, "decoy": suppressed}
-    flow = common.new_flow(FLOW_TYPE, EMAIL_VERIFICATION, now, _lifetime(deps), lang, data)
+    flow = new_flow(FLOW_TYPE, state=EMAIL_VERIFICATION, now=now, lifetime=_lifetime(deps), lang=lang, data=data)
     outgoing = Outgoing("email", email, PURPOSE, _kind(owner is not None, suppressed), client_ip, hidden=True)
-    flow = common.start_flow(deps, flow, outgoing, lang, now)
-    return common.flow_view(deps, flow)
+    flow = start_with_code(deps, flow, outgoing=outgoing, lang=lang, now=now)
+    return flow_view(deps, flow)
 
 
 def get(deps: Deps, flow_id: str) -> dict[str, Any]:
     """The flow as it stands."""
-    return common.flow_view(deps, common.load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
+    return flow_view(deps, load_flow(deps, flow_id, FLOW_TYPE, deps.clock()))
 
 
 def verify_email(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the emailed code; the flow moves to ``profile``."""
     code = required(body, "code", parse_code)
     now = deps.clock()
-    flow = common.verify_code(deps, flow_id, FLOW_TYPE, EMAIL_VERIFICATION, code, now, PROFILE, _lifetime(deps))
-    return common.flow_view(deps, flow)
+    flow = verify_code(
+        deps,
+        flow_id,
+        flow_type=FLOW_TYPE,
+        state=EMAIL_VERIFICATION,
+        code=code,
+        now=now,
+        to_state=PROFILE,
+        lifetime=_lifetime(deps),
+    )
+    return flow_view(deps, flow)
 
 
 def resend_email(deps: Deps, flow_id: str, lang: str, client_ip: str = "") -> dict[str, Any]:
     """A fresh email code (the previous one stops working)."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, EMAIL_VERIFICATION)
-    data = common.flow_data(flow)
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, EMAIL_VERIFICATION)
+    data = flow_data(flow)
     outgoing = Outgoing(
         "email", data["email"], PURPOSE, _kind(bool(flow.ch_notice), bool(data.get("decoy"))), client_ip, hidden=True
     )
-    flow = common.send_challenge(
-        deps, flow, outgoing, lang, now, (EMAIL_VERIFICATION,), EMAIL_VERIFICATION, _lifetime(deps)
+    flow = send_code(
+        deps,
+        flow,
+        outgoing=outgoing,
+        lang=lang,
+        now=now,
+        from_states=(EMAIL_VERIFICATION,),
+        to_state=EMAIL_VERIFICATION,
+        lifetime=_lifetime(deps),
     )
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def _parse_profile(deps: Deps, body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -164,12 +183,12 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any], client_ip: str =
         (ClaimModel, claim_key("nik", profile["nik_hash"])),
         (ClaimModel, claim_key("kpj", profile["kpj"])),
     )
-    flow = common.check_flow(flow, FLOW_TYPE, now)
+    flow = check_flow(flow, FLOW_TYPE, now)
     allowed = (PROFILE, PHONE)  # the person may go back and correct the profile before the phone step
-    common.require_state(flow, *allowed)
+    require_state(flow, *allowed)
     taken = None if nik_owner is None else "nik_registered"
     taken = taken or (None if kpj_owner is None else "kpj_registered")
-    data = {"email": common.flow_data(flow)["email"], "decoy": False, **profile}
+    data = {"email": flow_data(flow)["email"], "decoy": False, **profile}
     moves = [
         FlowModel.data.set(data),
         FlowModel.state.set(PHONE),
@@ -184,13 +203,13 @@ def set_profile(deps: Deps, flow_id: str, body: dict[str, Any], client_ip: str =
     try:
         limits.commit_within(deps.store, build, _profile_limits(deps, flow_id, profile, client_ip), now)
     except Conflict as exc:
-        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+        fresh = load_flow(deps, flow_id, FLOW_TYPE, now)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
     if taken is not None:
         raise ApiError(taken)
     flow.data, flow.state, flow.updated_at = data, PHONE, now
     flow.expires_at = to_datetime(now + _lifetime(deps))
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_ip: str = "") -> dict[str, Any]:
@@ -198,52 +217,68 @@ def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_
     phone = required(body, "phone", parse_phone)
     now = deps.clock()
     flow, owner = deps.store.get_many((FlowModel, flow_id), (ClaimModel, claim_key("phone", phone)))
-    flow = common.check_flow(flow, FLOW_TYPE, now)
+    flow = check_flow(flow, FLOW_TYPE, now)
     allowed = (PHONE, PHONE_VERIFICATION)  # a mistyped number may be replaced (resend rules apply)
-    common.require_state(flow, *allowed)
+    require_state(flow, *allowed)
     if owner is not None:
         raise ApiError("phone_registered")
-    data = {**common.flow_data(flow), "phone": phone}
-    flow = common.send_challenge(
+    data = {**flow_data(flow), "phone": phone}
+    flow = send_code(
         deps,
         flow,
-        Outgoing("sms", phone, PURPOSE, client_ip=client_ip),
-        lang,
-        now,
-        allowed,
-        PHONE_VERIFICATION,
-        _lifetime(deps),
-        data,
+        outgoing=Outgoing("sms", phone, PURPOSE, client_ip=client_ip),
+        lang=lang,
+        now=now,
+        from_states=allowed,
+        to_state=PHONE_VERIFICATION,
+        lifetime=_lifetime(deps),
+        data=data,
     )
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def verify_phone(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Check the SMS code; the flow moves to ``password``."""
     code = required(body, "code", parse_code)
     now = deps.clock()
-    flow = common.verify_code(deps, flow_id, FLOW_TYPE, PHONE_VERIFICATION, code, now, PASSWORD, _lifetime(deps))
-    return common.flow_view(deps, flow)
+    flow = verify_code(
+        deps,
+        flow_id,
+        flow_type=FLOW_TYPE,
+        state=PHONE_VERIFICATION,
+        code=code,
+        now=now,
+        to_state=PASSWORD,
+        lifetime=_lifetime(deps),
+    )
+    return flow_view(deps, flow)
 
 
 def resend_phone(deps: Deps, flow_id: str, lang: str, client_ip: str = "") -> dict[str, Any]:
     """A fresh SMS code to the same number."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, PHONE_VERIFICATION)
-    outgoing = Outgoing("sms", common.flow_data(flow)["phone"], PURPOSE, client_ip=client_ip)
-    flow = common.send_challenge(
-        deps, flow, outgoing, lang, now, (PHONE_VERIFICATION,), PHONE_VERIFICATION, _lifetime(deps)
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, PHONE_VERIFICATION)
+    outgoing = Outgoing("sms", flow_data(flow)["phone"], PURPOSE, client_ip=client_ip)
+    flow = send_code(
+        deps,
+        flow,
+        outgoing=outgoing,
+        lang=lang,
+        now=now,
+        from_states=(PHONE_VERIFICATION,),
+        to_state=PHONE_VERIFICATION,
+        lifetime=_lifetime(deps),
     )
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def complete(deps: Deps, flow_id: str, body: dict[str, Any], device: str = "") -> dict[str, Any]:
     """Create the account, claim its unique values and sign the person in."""
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, FLOW_TYPE, now)
-    common.require_state(flow, PASSWORD)
-    data = common.flow_data(flow)
+    flow = load_flow(deps, flow_id, FLOW_TYPE, now)
+    require_state(flow, PASSWORD)
+    data = flow_data(flow)
     password = credentials.new_password(deps, body, data["email"], data["full_name"], data["nik_hash"])
     account = AccountModel(
         secrets.token_hex(16),
@@ -285,7 +320,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], device: str = "") -
 
 def _completion_refused(deps: Deps, flow_id: str, now: float, labels: frozenset[str]) -> ApiError:
     if "flow" in labels:
-        fresh = common.load_flow(deps, flow_id, FLOW_TYPE, now)
+        fresh = load_flow(deps, flow_id, FLOW_TYPE, now)
         return ApiError("wrong_state", {"state": fresh.state})
     for kind, key in CLAIM_ERRORS.items():
         if kind in labels:

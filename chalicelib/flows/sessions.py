@@ -10,44 +10,39 @@ voids every other session without listing them.
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalicelib import audit, limits, metrics
-from chalicelib.clock import rfc3339, to_datetime
+from chalicelib.accounts import authenticator, credentials
+from chalicelib.accounts.credentials import SecretKind, after_recheck, new_pin, recheck_password
+from chalicelib.accounts.sessions import issue_tokens, new_session, revoke
+from chalicelib.accounts.signed_in import Caller, load
+from chalicelib.clock import to_datetime
 from chalicelib.delivery import templates
+from chalicelib.delivery.notices import notify
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
-from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable
-from chalicelib.flows import credentials
-from chalicelib.flows.credentials import Kind
-from chalicelib.http import WithStatus
+from chalicelib.errors import ApiError
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
+from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, FlowModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.tokens import (
-    AccessClaims,
     hash_refresh_token,
-    issue_access_token,
     new_refresh_token,
-    read_access_token,
-    token_kid,
 )
 from chalicelib.validation import (
     Collector,
     FieldError,
     email_key,
     parse_code,
-    parse_date,
     parse_email,
     parse_text,
-    pin_problems,
     required,
 )
+from chalicelib.views import WithStatus, flow_view, profile_view
 
 log = logging.getLogger(__name__)
 
@@ -56,64 +51,7 @@ T = TypeVar("T")
 SPENT_KEPT = 20  # spent refresh-token hashes remembered per family, to detect reuse
 
 
-@dataclass(frozen=True)
-class Signed:
-    """The caller of an authenticated request."""
-
-    account: AccountModel
-    session: SessionModel
-    extra: list[Any]
-
-
 # --- tokens ------------------------------------------------------------------------------
-
-
-def _tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: float) -> dict[str, Any]:
-    s, keys = deps.settings, deps.keys
-    return {
-        "access_token": issue_access_token(
-            keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl, keys.kid
-        ),
-        "token_type": "Bearer",
-        "expires_in": s.access_token_ttl,
-        "refresh_token": f"{session_id}.{secret}",
-    }
-
-
-def new_session(deps: Deps, account: AccountModel, now: float, device: str = "") -> tuple[SessionModel, dict[str, Any]]:
-    """A session item to store and the tokens to give the client."""
-    session_id = secrets.token_urlsafe(16)
-    secret = new_refresh_token()
-    item = SessionModel(
-        session_id,
-        account_id=account.account_id,
-        epoch=int(account.session_epoch or 0),
-        refresh_hash=hash_refresh_token(deps.keys.refresh, secret),
-        spent=[],
-        created_at=now,
-        last_used_at=now,
-        device=describe(device),
-        revoked=False,
-    )
-    item.expire_at(now + min(deps.settings.refresh_token_ttl, deps.settings.session_max_age))
-    return item, _tokens(deps, account.account_id, session_id, secret, now)
-
-
-def profile_view(account: AccountModel) -> dict[str, Any]:
-    """The account as its owner sees it (NIK masked)."""
-    return {
-        "account_id": account.account_id,
-        "email": account.email,
-        "phone": account.phone,
-        "full_name": account.full_name,
-        "birth_date": account.birth_date,
-        "nik_masked": account.nik_masked,
-        "kpj": account.kpj,
-        "membership_type": account.membership_type,
-        "pin_set": bool(account.pin_hash) and not account.pin_disabled,
-        "authenticator_enabled": bool(account.totp_secret),
-        "created_at": rfc3339(account.created_at),
-    }
 
 
 # --- sign-in -----------------------------------------------------------------------------
@@ -132,11 +70,11 @@ def login_claim(login: str, kpj_length: int) -> str:
     return claim_key("email", email_key(text))
 
 
-def _credentials(body: dict[str, Any]) -> tuple[str, Kind, str]:
+def _credentials(body: dict[str, Any]) -> tuple[str, SecretKind, str]:
     fields = Collector(body)
     login = fields.field("login", parse_text)
     if "pin" in body and "password" not in body:
-        kind: Kind = "pin"
+        kind: SecretKind = "pin"
         secret = fields.field("pin", parse_code)
     else:
         kind = "password"
@@ -199,11 +137,17 @@ SIGN_IN = "sign_in"
 SECOND_FACTOR = "second_factor"
 
 
-def _second_factor_flow(deps: Deps, account: AccountModel, kind: Kind, device: str, now: float) -> dict[str, Any]:
-    from chalicelib.flows import common
-
+def _second_factor_flow(deps: Deps, account: AccountModel, kind: SecretKind, device: str, now: float) -> dict[str, Any]:
     data = {"method": kind, "device": describe(device)}
-    flow = common.new_flow(SIGN_IN, SECOND_FACTOR, now, deps.settings.second_factor_ttl, "id", data, account.account_id)
+    flow = new_flow(
+        SIGN_IN,
+        state=SECOND_FACTOR,
+        now=now,
+        lifetime=deps.settings.second_factor_ttl,
+        lang="id",
+        data=data,
+        account_id=account.account_id,
+    )
     txn = Txn()
     txn.put("flow", flow, FlowModel.flow_id.does_not_exist())
     txn.put(
@@ -211,7 +155,7 @@ def _second_factor_flow(deps: Deps, account: AccountModel, kind: Kind, device: s
         audit.for_account(deps, "signin.second_factor_asked", account.account_id, now, details={"method": kind}),
     )
     deps.store.commit(txn)
-    return common.flow_view(deps, flow)
+    return flow_view(deps, flow)
 
 
 def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -220,18 +164,16 @@ def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict
     Wrong codes count toward the same account lockout as wrong passwords; the flow is
     bound to its account and lives five minutes.
     """
-    from chalicelib.flows import authenticator, common
-
     code = required(body, "code", parse_text)
     now = deps.clock()
-    flow = common.load_flow(deps, flow_id, SIGN_IN, now)
-    common.require_state(flow, SECOND_FACTOR)
+    flow = load_flow(deps, flow_id, SIGN_IN, now)
+    require_state(flow, SECOND_FACTOR)
     guard = credentials.account_guard(flow.account_id or "-")
     account = credentials.reserve(deps, guard, "code", now)
     use = authenticator.use_of(deps, account, code, now)
     if use is None:
         raise credentials.wrong_code(deps, guard, account, now)
-    data = common.flow_data(flow)
+    data = flow_data(flow)
     session, tokens = new_session(deps, account, now, "")
     session.device = str(data.get("device") or "Unknown device")
     txn = Txn()
@@ -262,53 +204,14 @@ def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict
 # --- the signed-in caller ----------------------------------------------------------------
 
 
-def authenticate(deps: Deps, authorization: str | None, *extra: tuple[type[Any], str]) -> Signed:
-    """The account and session behind a bearer token, plus ``extra`` items, in one read."""
-    now = deps.clock()
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    claims = read_member_token(deps, token.strip(), now)
-    if scheme.lower() != "bearer" or claims is None:
-        raise ApiError("unauthenticated")
-    session, account, *rest = deps.store.get_many(
-        (SessionModel, claims.session_id), (AccountModel, claims.account_id), *extra
-    )
-    if not _live(session, account, claims.account_id, now):
-        raise ApiError("unauthenticated")
-    return Signed(account=account, session=session, extra=rest)
-
-
-def read_member_token(deps: Deps, token: str, now: float) -> AccessClaims | None:
-    """A member's access token under any accepted signing version. A version this
-    container does not know yet (a rotation elsewhere) makes it re-read the secret once."""
-    s = deps.settings
-    claims = read_access_token(deps.keys.token_keys, s.token_issuer, s.token_audience, token, now)
-    kid = token_kid(token) if claims is None else None
-    if kid is not None and kid not in deps.keys.token_keys:
-        deps.reload_keys(unless_younger_than=10.0)
-        claims = read_access_token(deps.keys.token_keys, s.token_issuer, s.token_audience, token, now)
-    return claims
-
-
-def _live(session: SessionModel | None, account: AccountModel | None, account_id: str, now: float) -> bool:
-    return (
-        session is not None
-        and account is not None
-        and not session.revoked
-        and session.account_id == account_id
-        and session.expires_at > to_datetime(now)
-        and account.status == "active"
-        and int(session.epoch or 0) == int(account.session_epoch or 0)
-    )
-
-
-def me(deps: Deps, authorization: str | None) -> dict[str, Any]:
+def me(deps: Deps, caller: Caller) -> dict[str, Any]:
     """The caller's profile."""
-    return profile_view(authenticate(deps, authorization).account)
+    return profile_view(load(deps, caller).account)
 
 
-def sign_out(deps: Deps, authorization: str | None) -> None:
+def sign_out(deps: Deps, caller: Caller) -> None:
     """Revoke the caller's session: its access and refresh tokens stop working."""
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     txn = Txn()
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.revoked.set(True)])
     deps.store.commit(txn)
@@ -336,7 +239,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     if now >= ends:
         raise ApiError("unauthenticated")
     if presented in (session.spent or []):
-        _revoke(deps, session_id)
+        revoke(deps, session_id)
         raise ApiError("unauthenticated")
     if presented != session.refresh_hash:
         raise ApiError("unauthenticated")
@@ -364,47 +267,17 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     except Conflict as exc:
         if "session" in exc.labels:
             # A parallel refresh spent this token first: that is reuse too.
-            _revoke(deps, session_id)
+            revoke(deps, session_id)
         raise ApiError("unauthenticated") from exc
-    return _tokens(deps, session.account_id, session_id, new_secret, now)
-
-
-def _revoke(deps: Deps, session_id: str) -> None:
-    txn = Txn()
-    txn.update("session", SessionModel(session_id), [SessionModel.revoked.set(True)])
-    deps.store.commit(txn)
+    return issue_tokens(deps, session.account_id, session_id, new_secret, now)
 
 
 # --- PIN and password ------------------------------------------------------------------
 
 
-def recheck_password(deps: Deps, signed: Signed, body: dict[str, Any], field: str = "password") -> AccountModel:
-    """The signed-in owner's password, checked before anything else in the request.
-
-    A wrong one is ``401 invalid_credentials`` and counts toward the lockout; a stolen
-    access token alone learns nothing about the PIN, the NIK or the new value.
-    """
-    password = required(body, field, parse_text)
-    guard = credentials.account_guard(signed.account.account_id)
-    return credentials.check_secret(deps, guard, "password", password, deps.clock())
-
-
-def after_recheck[T](deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:
-    """Run the request's own rules once the password was right; if they refuse, the
-    right password still ends the run of wrong ones (the reserved check is settled)."""
-    try:
-        return rules()
-    except ApiError:
-        credentials.settle_success(deps, account)
-        raise
-    except StorageUnavailable:
-        credentials.uncount(deps, account.account_id)  # nothing happened: the check does not count
-        raise
-
-
-def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None:
+def set_pin(deps: Deps, caller: Caller, body: dict[str, Any]) -> None:
     """Set or change the PIN; the password proves it is the owner, and is checked first."""
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     password = required(body, "password", parse_text)
     account = recheck_password(deps, signed, body)
     pin = after_recheck(deps, account, lambda: new_pin(deps, account, body))
@@ -422,27 +295,9 @@ def set_pin(deps: Deps, authorization: str | None, body: dict[str, Any]) -> None
     credentials.commit_after_check(deps, account.account_id, txn)
 
 
-def new_pin(deps: Deps, account: AccountModel, body: dict[str, Any]) -> str:
-    """The new PIN in ``body`` if it meets the rules, differs from the old one and is confirmed."""
-    fields = Collector(body)
-    pin = fields.field("pin", parse_text)
-    confirmation = fields.field("pin_confirmation", parse_text)
-    if pin is not None:
-        problems = pin_problems(pin, parse_date(account.birth_date))
-        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
-            problems.append("same_as_previous")
-        if problems:
-            fields.add("pin", *problems)
-    fields.raise_if_any()
-    assert pin is not None
-    if confirmation != pin:
-        raise ApiError("pin_mismatch")
-    return pin
-
-
-def change_password(deps: Deps, authorization: str | None, body: dict[str, Any], lang: str) -> None:
+def change_password(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> None:
     """Change the password; every other session ends; the owner is told by email."""
-    signed = authenticate(deps, authorization)
+    signed = load(deps, caller)
     account = recheck_password(deps, signed, body, "current_password")
     password = after_recheck(
         deps, account, lambda: credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
@@ -469,19 +324,3 @@ def change_password(deps: Deps, authorization: str | None, body: dict[str, Any],
     except Conflict as exc:
         raise ApiError("unauthenticated") from exc  # the session was voided meanwhile
     notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
-
-
-def notify_sms(deps: Deps, phone: str, text: str) -> None:
-    """An SMS notice after a change is already stored; a failure is logged, not raised."""
-    try:
-        deps.sender.send_sms(phone, text)
-    except DeliveryFailed:
-        log.warning("notice sms not sent")
-
-
-def notify(deps: Deps, email: str, message: tuple[str, str]) -> None:
-    """Send a notice after a change is already stored; a failure is logged, not raised."""
-    try:
-        deps.sender.send_email(email, *message)
-    except DeliveryFailed:
-        log.warning("notice email not sent")

@@ -20,9 +20,9 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from chalicelib.challenges.codes import Challenge
 from chalicelib.clock import to_datetime
 from chalicelib.errors import StorageUnavailable
-from chalicelib.otp import Challenge
 from chalicelib.storage.models import (
     AccountModel,
     AuditModel,

@@ -21,10 +21,10 @@ import logging
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib.challenges import receipts
+from chalicelib.challenges.destinations import destination_key
+from chalicelib.challenges.receipts import Receipt
 from chalicelib.deps import Deps
-from chalicelib.flows import receipts
-from chalicelib.flows.common import destination_key
-from chalicelib.flows.receipts import Receipt
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Codes: randomness, keyed hashing, attempts, lock, single use, resend, expiry."""
+"""chalicelib.challenges: codes (randomness, keyed hashing), send and verify (attempts, lock,
+single use, resend, expiry) on a real (emulated) table."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections import Counter
 
 import pytest
 
-from chalicelib import otp
+from chalicelib.challenges import codes as otp
+from chalicelib.challenges.send import Outgoing, send_code, start_with_code
+from chalicelib.challenges.verify import verify_code
+from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
-from chalicelib.flows import common
-from chalicelib.flows.common import Outgoing
+from chalicelib.storage.flows import new_flow_id
 from chalicelib.storage.models import FlowModel
 from tests.conftest import FakeClock, Outbox
 
@@ -48,20 +51,22 @@ def test_a_notice_challenge_matches_no_code_at_all() -> None:
 
 def _open(deps: Deps, clock: FakeClock) -> str:
     flow = FlowModel(
-        common.new_flow_id(),
+        new_flow_id(),
         flow_type="test",
         state="verify",
-        expires_at=common.to_datetime(clock() + 1800),
+        expires_at=to_datetime(clock() + 1800),
         created_at=clock(),
         updated_at=clock(),
         data={},
     )
-    common.start_flow(deps, flow, Outgoing("email", "a@example.com", "registration"), "id", clock())
+    start_with_code(deps, flow, outgoing=Outgoing("email", "a@example.com", "registration"), lang="id", now=clock())
     return flow.flow_id
 
 
 def _verify(deps: Deps, clock: FakeClock, flow_id: str, code: str) -> FlowModel:
-    return common.verify_code(deps, flow_id, "test", "verify", code, clock(), "done", 1800)
+    return verify_code(
+        deps, flow_id, flow_type="test", state="verify", code=code, now=clock(), to_state="done", lifetime=1800
+    )
 
 
 def _error(fn, *args) -> ApiError:  # type: ignore[no-untyped-def]
@@ -119,8 +124,15 @@ def test_resend_resets_attempts_and_invalidates_the_old_code(deps: Deps, clock: 
     clock.advance(60)
     flow = deps.store.get(FlowModel, flow_id)
     assert flow is not None
-    common.send_challenge(
-        deps, flow, Outgoing("email", "a@example.com", "registration"), "id", clock(), ("verify",), "verify", 1800
+    send_code(
+        deps,
+        flow,
+        outgoing=Outgoing("email", "a@example.com", "registration"),
+        lang="id",
+        now=clock(),
+        from_states=("verify",),
+        to_state="verify",
+        lifetime=1800,
     )
     new = outbox.email_code("a@example.com")
     if new != old:

@@ -28,8 +28,8 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib import metrics
+from chalicelib.challenges.destinations import destination_key
 from chalicelib.deps import Deps
-from chalicelib.flows.common import destination_key
 from chalicelib.limits import Taken
 from chalicelib.storage.models import CounterModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn

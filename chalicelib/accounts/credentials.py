@@ -1,4 +1,5 @@
-"""Checking a password or PIN under the lockout rules, and new-secret policy.
+"""Checking a password or PIN under the lockout rules, the signed-in owner's re-check,
+and new-secret policy (passwords and PINs).
 
 Every check is counted *before* argon2 runs (a conditional increment on the account),
 so parallel guesses cannot exceed the limit; a success resets the count in the same
@@ -10,20 +11,30 @@ PIN until the forgot-PIN flow sets a new one.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pynamodb.expressions.update import Action
 
 from chalicelib import audit, metrics
+from chalicelib.accounts.signed_in import Signed
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash, same
 from chalicelib.storage.models import AccountModel, CounterModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.validation import Collector, digit_runs, parse_text, password_problems
+from chalicelib.validation import (
+    Collector,
+    digit_runs,
+    parse_date,
+    parse_text,
+    password_problems,
+    pin_problems,
+    required,
+)
 
-Kind = Literal["password", "pin", "code"]  # code: an authenticator or recovery code
+SecretKind = Literal["password", "pin", "code"]  # code: an authenticator or recovery code
 
 
 def lock_duration(deps: Deps, lock_count: int) -> int:
@@ -54,7 +65,7 @@ def login_guard(deps: Deps, login_key: str) -> Guard:
     return Guard(CounterModel, f"login#{digest}", f"login#{digest[:32]}", False)
 
 
-def _refused(deps: Deps, guard: Guard, kind: Kind, now: float) -> ApiError:
+def _refused(deps: Deps, guard: Guard, kind: SecretKind, now: float) -> ApiError:
     """Why a check was not even attempted (read from the guard item as it is now)."""
     item = deps.store.get(guard.model, guard.key)
     if guard.known and (item is None or item.status != "active"):
@@ -69,7 +80,7 @@ def _refused(deps: Deps, guard: Guard, kind: Kind, now: float) -> ApiError:
     return retry_after("account_locked", lock_duration(deps, int(getattr(item, "lock_count", 0) or 0)))
 
 
-def reserve(deps: Deps, guard: Guard, kind: Kind, now: float) -> Any:
+def reserve(deps: Deps, guard: Guard, kind: SecretKind, now: float) -> Any:
     """Count one check on the guard *before* it is made; the item as it now stands, or
     the 401/423 that says why no check may be made."""
     s = deps.settings
@@ -91,7 +102,7 @@ def reserve(deps: Deps, guard: Guard, kind: Kind, now: float) -> Any:
         raise _refused(deps, guard, kind, now) from exc
 
 
-def check_secret(deps: Deps, guard: Guard, kind: Kind, secret: str, now: float) -> AccountModel:
+def check_secret(deps: Deps, guard: Guard, kind: SecretKind, secret: str, now: float) -> AccountModel:
     """The account if ``secret`` is its password/PIN; else 401 or 423 (and the count rises).
 
     A login with no account goes through the same steps on its guard item (reserve,
@@ -111,7 +122,7 @@ def wrong_code(deps: Deps, guard: Guard, item: Any, now: float) -> ApiError:
     return ApiError("invalid_code") if error.key == "invalid_credentials" else error
 
 
-def wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
+def wrong(deps: Deps, guard: Guard, item: Any, kind: SecretKind, now: float) -> ApiError:
     """Record a wrong secret or code (strikes, a lock) and the error that answers it."""
     error = _count_wrong(deps, guard, item, kind, now)
     event = "account.locked" if error.key == "account_locked" else "credentials.failure"
@@ -127,7 +138,7 @@ def wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiErr
     return error
 
 
-def _count_wrong(deps: Deps, guard: Guard, item: Any, kind: Kind, now: float) -> ApiError:
+def _count_wrong(deps: Deps, guard: Guard, item: Any, kind: SecretKind, now: float) -> ApiError:
     s = deps.settings
     m = guard.model
     actions: list[Action] = []
@@ -185,7 +196,7 @@ def reset_actions() -> list[Action]:
     return [AccountModel.failed_logins.set(0), AccountModel.lock_count.set(0)]
 
 
-def success_actions(deps: Deps, account: AccountModel, kind: Kind, secret: str) -> list[Action]:
+def success_actions(deps: Deps, account: AccountModel, kind: SecretKind, secret: str) -> list[Action]:
     """What a right secret writes: counts reset, and a rehash if the parameters changed."""
     actions = reset_actions()
     if kind == "pin":
@@ -215,3 +226,45 @@ def new_password(
     if confirmation != password:
         raise ApiError("password_mismatch")
     return normalize_secret(password)
+
+
+def recheck_password(deps: Deps, signed: Signed, body: dict[str, Any], field: str = "password") -> AccountModel:
+    """The signed-in owner's password, checked before anything else in the request.
+
+    A wrong one is ``401 invalid_credentials`` and counts toward the lockout; a stolen
+    access token alone learns nothing about the PIN, the NIK or the new value.
+    """
+    password = required(body, field, parse_text)
+    guard = account_guard(signed.account.account_id)
+    return check_secret(deps, guard, "password", password, deps.clock())
+
+
+def after_recheck[T](deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:
+    """Run the request's own rules once the password was right; if they refuse, the
+    right password still ends the run of wrong ones (the reserved check is settled)."""
+    try:
+        return rules()
+    except ApiError:
+        settle_success(deps, account)
+        raise
+    except StorageUnavailable:
+        uncount(deps, account.account_id)  # nothing happened: the check does not count
+        raise
+
+
+def new_pin(deps: Deps, account: AccountModel, body: dict[str, Any]) -> str:
+    """The new PIN in ``body`` if it meets the rules, differs from the old one and is confirmed."""
+    fields = Collector(body)
+    pin = fields.field("pin", parse_text)
+    confirmation = fields.field("pin_confirmation", parse_text)
+    if pin is not None:
+        problems = pin_problems(pin, parse_date(account.birth_date))
+        if not problems and account.pin_hash and deps.hasher.verify(account.pin_hash, pin):
+            problems.append("same_as_previous")
+        if problems:
+            fields.add("pin", *problems)
+    fields.raise_if_any()
+    assert pin is not None
+    if confirmation != pin:
+        raise ApiError("pin_mismatch")
+    return pin
