@@ -309,6 +309,14 @@ def sms_receipts(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"receipts": len(outcomes)}
 
 
+@app.lambda_function(name="outbox_sender")
+def outbox_sender(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The outbox table's stream: notices and forgot-email SMS, sent after the answer."""
+    from chalicelib.delivery import outbox  # cold start: only the outbox function loads it
+
+    return outbox.handle_stream(get_deps(), event)
+
+
 # --- call center -------------------------------------------------------------------------
 
 

@@ -113,6 +113,11 @@ def get_deps() -> Deps:
     return _deps
 
 
+def current_deps() -> Deps | None:
+    """The container's collaborators if they were built (tests: the ones they set)."""
+    return _deps
+
+
 def set_deps(deps: Deps | None) -> None:
     """Replace the container's collaborators (tests)."""
     global _deps

@@ -8,7 +8,7 @@ stages in one account never mix in an alarm (the template's alarms name theirs).
 
 Metric names (all counts): CodesSent, CodesVerified, CodesWrong, CodesExpired,
 CodesLocked, Delivered, DeliveryFailed, Suppressed, RateLimited, SignIns,
-SignInFailures, Lockouts.
+SignInFailures, Lockouts, OutboxSent, OutboxFailed (the outbox sender).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ NAMES = (
     "SignIns",
     "SignInFailures",
     "Lockouts",
+    "OutboxSent",
+    "OutboxFailed",
 )
 
 

@@ -24,6 +24,7 @@ API_TABLES: Tables = {
     "counters": ("GetItem", "PutItem", "UpdateItem"),
     "suppressions": ("GetItem", "ConditionCheckItem"),
     "audit": ("PutItem", "UpdateItem", "Query"),
+    "outbox": ("PutItem",),  # a message, in the transaction of the change it reports
 }
 CLEANUP_TABLES: Tables = {
     "flows": ("DeleteItem",),
@@ -47,6 +48,11 @@ CALLS: dict[str, tuple[Tables, tuple[str, ...]]] = {
     "Cleanup": (CLEANUP_TABLES, ("ssm:GetParameter",)),
     "SesFeedback": ({**RECEIPT_TABLES, "suppressions": ("PutItem",)}, ("ssm:GetParameter",)),
     "SmsReceipts": (RECEIPT_TABLES, ("ssm:GetParameter",)),
+    # the claim and the outcome of each message; reading the stream is granted apart
+    "OutboxSender": (
+        {"outbox": ("UpdateItem",)},
+        ("ses:SendEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut", "ssm:GetParameter"),
+    ),
 }
 
 

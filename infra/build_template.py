@@ -24,8 +24,9 @@ TABLES: list[tuple[str, str, list[tuple[str, str, str]], bool, bool]] = [
     ("CountersTable", "counters", [("counter_key", "S", "HASH")], True, True),
     ("SuppressionsTable", "suppressions", [("destination_key", "S", "HASH")], False, False),
     ("AuditTable", "audit", [("subject", "S", "HASH"), ("event_key", "S", "RANGE")], True, False),
+    ("OutboxTable", "outbox", [("message_id", "S", "HASH")], True, False),
 ]
-FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts")
+FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts", "OutboxSender")
 LIVE_ALIAS = "live"
 STAFF_GROUPS = {
     "agent": "Call-center agents: search, view, change contact data, unlock, read the audit trail",
@@ -443,6 +444,16 @@ def _dashboard() -> dict[str, Any]:
                 12,
             ),
             widget(
+                "Outbox: notices and forgot-email SMS",
+                [
+                    ["Sandi", n, "channel", c, "stage", stage]
+                    for n in ("OutboxSent", "OutboxFailed")
+                    for c in ("email", "sms")
+                ],
+                12,
+                24,
+            ),
+            widget(
                 "Sign-ins and lockouts",
                 [["Sandi", n, "stage", stage] for n in ("SignIns", "SignInFailures", "Lockouts")],
                 12,
@@ -467,6 +478,7 @@ ROLES = {
     "Cleanup": "CleanupRole",
     "SesFeedback": "SesFeedbackRole",
     "SmsReceipts": "SmsReceiptsRole",
+    "OutboxSender": "OutboxSenderRole",
 }
 TABLE_LOGICAL = {suffix: logical for logical, suffix, *_ in TABLES}
 SECRET_PARAMETER = "/${AWS::StackName}/secret-key"  # the stage secret: named from the stack too
@@ -524,7 +536,23 @@ def _role(function: str) -> dict[str, Any]:
             },
         }
     )
-    if function in ASYNC_FUNCTIONS:
+    if function == "OutboxSender":
+        # Lambda's event source mapping reads the outbox table's stream with this role, and
+        # hands a record it gave up on to the dead-letter queue (its on-failure destination).
+        statements.append(
+            {
+                "Sid": "OutboxStream",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": {"Fn::GetAtt": ["OutboxTable", "StreamArn"]},
+            }
+        )
+    if function in ASYNC_FUNCTIONS or function == "OutboxSender":
         statements.append(
             {
                 "Sid": "DeadLetters",
@@ -543,7 +571,7 @@ def _role(function: str) -> dict[str, Any]:
             ]
         }
     }
-    if function == "APIHandler":
+    if function in ("APIHandler", "OutboxSender"):
         role["Metadata"] = {
             "checkov": {
                 "skip": [
@@ -573,6 +601,10 @@ FUNCTION_SKIPS = [
 SYNC_DLQ_SKIP = {
     "id": "CKV_AWS_116",
     "comment": "Invoked synchronously by API Gateway: a dead-letter queue never applies",
+}
+STREAM_DLQ_SKIP = {
+    "id": "CKV_AWS_116",
+    "comment": "Invoked by its stream's event source mapping, whose on-failure destination is the DLQ",
 }
 LOG_KMS_SKIP = {
     "id": "CKV_AWS_158",
@@ -689,8 +721,47 @@ def _guard_rails() -> dict[str, Any]:
             "Type": "AWS::CloudFormation::WaitConditionHandle",
             "Metadata": {"After": {"Fn::If": [OWNS_ACCOUNT_SETTINGS, {"Ref": "ApiGatewayAccount"}, ""]}},
         },
+        "OutboxStream": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["OutboxTable", "StreamArn"]},
+                "FunctionName": {"Ref": f"OutboxSenderAlias{LIVE_ALIAS}"},  # the SnapStart version
+                "StartingPosition": "TRIM_HORIZON",
+                "BatchSize": 10,
+                "MaximumBatchingWindowInSeconds": 0,  # a notice goes at once
+                "ParallelizationFactor": 4,
+                "MaximumRetryAttempts": 3,
+                "MaximumRecordAgeInSeconds": 3600,
+                "BisectBatchOnFunctionError": True,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                # only new messages: the sender's own updates do not come back to it
+                "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]},
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["AsyncFailures", "Arn"]}}},
+            },
+        },
+        "OutboxAgeAlarm": _alarm(
+            "Outbox messages waited more than 60 s to be sent (the sender is failing or throttled): notices "
+            "and forgot-email SMS are late. Runbook: README, Alarms.",
+            60_000,
+            [
+                _q(
+                    "age",
+                    _metric(
+                        "AWS/Lambda",
+                        "IteratorAge",
+                        "Maximum",
+                        60,
+                        FunctionName={"Ref": "OutboxSender"},
+                        Resource={"Fn::Sub": "${OutboxSender}:" + LIVE_ALIAS},
+                    ),
+                ),
+                _q("waited", expression="age"),
+            ],
+            periods=3,
+        ),
         "AsyncFailuresAlarm": _alarm(
-            "An asynchronous invocation (cleanup, SES or SMS receipts) failed after Lambda's retries. "
+            "An asynchronous invocation (cleanup, SES or SMS receipts) or an outbox message failed after "
+            "Lambda's retries. "
             "Runbook: README, Alarms.",
             0,
             [
@@ -789,6 +860,8 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ]
+    if suffix == "outbox":  # each new message goes to the outbox sender
+        props["StreamSpecification"] = {"StreamViewType": "NEW_IMAGE"}
     if suffix == "sessions":  # the devices list: an account's sessions, newest first
         attributes += [
             {"AttributeName": "account_id", "AttributeType": "S"},
@@ -840,7 +913,7 @@ def build() -> dict[str, Any]:
             "SANDI_TABLE_PREFIX": {"Fn::Sub": "${AWS::StackName}-"},
             "SANDI_SECRET_SSM_PARAM": {"Fn::Sub": SECRET_PARAMETER},
         }
-        if function in ("APIHandler", "Cleanup"):
+        if function in ("APIHandler", "Cleanup", "OutboxSender"):
             variables["SANDI_SES_CONFIGURATION_SET"] = {"Ref": "EmailEvents"}
             # a deploy parameter, not the stage file: a placeholder SES can never verify
             # would fail every email (make preflight checks the domain is verified)
@@ -865,7 +938,14 @@ def build() -> dict[str, Any]:
                 ),
             },
             "Metadata": {
-                "checkov": {"skip": FUNCTION_SKIPS + ([] if function in ASYNC_FUNCTIONS else [SYNC_DLQ_SKIP])}
+                "checkov": {
+                    "skip": FUNCTION_SKIPS
+                    + (
+                        []
+                        if function in ASYNC_FUNCTIONS
+                        else [STREAM_DLQ_SKIP if function == "OutboxSender" else SYNC_DLQ_SKIP]
+                    )
+                }
             },
         }
         resources[function + "LogGroup"] = {

@@ -8,6 +8,8 @@
 - The API is served on ``SANDI_API_PORT`` (8000) by chalice's local server, with
   unknown routes answered in the contract's shape, as API Gateway's gateway
   responses do in a deployed stage.
+- The outbox sender runs as in AWS: the ``outbox`` table's stream (kept by moto) is
+  read every quarter second and handed to the same handler Lambda would invoke.
 - The inbox on ``SANDI_INBOX_PORT`` (8025) shows every email and SMS the emulator's
   SES and SNS received: ``/`` (HTML), ``GET /api/messages``, ``DELETE /api/messages``.
 
@@ -29,6 +31,8 @@ from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from local.streams import StreamTail
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGION = "ap-southeast-3"
@@ -183,11 +187,12 @@ class ReceiptSimulator:
             unreachable = to.endswith("0000")
             response = events.SMS_UNREACHABLE if unreachable else events.SMS_DELIVERED
             entry = events.sms_status(str(message["_message_id"]), to, accepted, response)
-            application.sms_receipts(events.awslogs_event([entry], failure=unreachable), Context())
+            # the inbox shows the outcome no later than the API does
             if unreachable:
                 message.update(_delivery="failed", _failure="unreachable")
             else:
                 message.update(_delivery="delivered")
+            application.sms_receipts(events.awslogs_event([entry], failure=unreachable), Context())
 
 
 class Inbox:
@@ -472,6 +477,34 @@ def _cleanup_loop() -> None:
             print(f"cleanup failed: {type(exc).__name__}", flush=True)
 
 
+OUTBOX_POLL_SECONDS = 0.25  # Lambda's stream polling is about as quick
+
+
+def _outbox_loop(emulator_port: int) -> None:
+    """Run the outbox sender the way AWS does: the outbox table's stream records, handed to
+    the same Lambda handler (``app.outbox_sender``) as they arrive."""
+    import boto3
+
+    import app as application  # import order: after the environment is set
+    from chalicelib.deps import get_deps  # import order: after the environment is set
+    from chalicelib.storage.models import OutboxModel  # import order: after the environment is set
+
+    get_deps()
+    # the environment points every client at the emulator (prepare_environment)
+    tail = StreamTail(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), OutboxModel.Meta.table_name)
+
+    class Context:
+        aws_request_id = "local-outbox"
+        function_name = "local"
+
+    while True:
+        try:
+            tail.deliver(lambda event: application.outbox_sender(event, Context()))
+        except Exception as exc:  # the sender must outlive one bad batch, as the stream does
+            print(f"outbox sender failed: {type(exc).__name__}", flush=True)
+        time.sleep(OUTBOX_POLL_SECONDS)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -496,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=inbox_server.serve_forever, daemon=True, name="inbox").start()
 
     threading.Thread(target=_cleanup_loop, daemon=True, name="cleanup").start()
+    threading.Thread(target=_outbox_loop, args=(emulator.port,), daemon=True, name="outbox").start()
     api = api_server("127.0.0.1", args.api_port)
     signal.signal(signal.SIGTERM, _interrupt)
     print(

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+_elsewhere = threading.local()
+
+
+@contextmanager
+def another_function() -> Iterator[None]:
+    """Calls made inside belong to another Lambda function (the outbox sender run after a
+    request): a request's round-trip count and fault injection leave them out."""
+    _elsewhere.active = True
+    try:
+        yield
+    finally:
+        _elsewhere.active = False
+
+
+def in_another_function() -> bool:
+    """Whether the calls being made now belong to another function (see ``another_function``)."""
+    return bool(getattr(_elsewhere, "active", False))
 
 
 class CallCounter:
@@ -36,7 +55,8 @@ def count_calls() -> Iterator[CallCounter]:
     original = BaseClient._make_api_call
 
     def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        counter.calls.append((self.meta.service_model.service_name, operation_name))
+        if not in_another_function():
+            counter.calls.append((self.meta.service_model.service_name, operation_name))
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = counting  # type: ignore[method-assign]

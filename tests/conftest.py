@@ -129,9 +129,46 @@ def deps(mock_aws_env: None, settings: Settings, clock: FakeClock, monkeypatch: 
 
 
 class Outbox:
-    """What moto's SES and SNS accepted, as a person's inbox and phone would show it."""
+    """What moto's SES and SNS accepted, as a person's inbox and phone would show it.
+
+    Messages queued in the outbox table reach SES/SNS through the outbox sender, which
+    AWS runs from the table's stream right after the answer: reading the inbox first
+    hands the stream's new records to that handler (as the dev stack does), so a test
+    sees a notice as a person would, a moment after the change."""
+
+    def __init__(self) -> None:
+        self._tail: Any = None
+
+    def run_sender(self) -> int:
+        """Hand the outbox stream's new records to the outbox sender; how many there were.
+
+        The sender is another Lambda function: its AWS calls are not the request's, so
+        round-trip counts and fault injection around a request leave them out."""
+        from local.metrics import another_function
+
+        with another_function():
+            return self._run_sender()
+
+    def _run_sender(self) -> int:
+        import boto3
+
+        from chalicelib.delivery import outbox
+        from chalicelib.deps import current_deps
+        from chalicelib.storage.models import OutboxModel
+        from local.streams import StreamTail
+
+        deps = current_deps()
+        if deps is None:
+            return 0
+        if self._tail is None:
+            streams = boto3.client(
+                "dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+            )
+            self._tail = StreamTail(boto3.client("dynamodb", region_name=REGION), streams, OutboxModel.Meta.table_name)
+        return int(self._tail.deliver(lambda event: outbox.handle_stream(deps, event, sleep=lambda s: None)))
 
     def _backends(self) -> tuple[Any, Any]:
+        self.run_sender()
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
         from moto.sns.models import sns_backends
@@ -185,10 +222,14 @@ class Answer:
 
 
 class Api:
-    """The app through chalice's test client, answering decoded JSON."""
+    """The app through chalice's test client, answering decoded JSON.
 
-    def __init__(self, client: Any) -> None:
+    After each answer the outbox sender runs (``after``), as AWS runs it from the stream
+    a moment after the answer: a notice reaches the inbox before the person's next step."""
+
+    def __init__(self, client: Any, after: Any = None) -> None:
         self._client = client
+        self._after = after
 
     def call(
         self, method: str, path: str, body: Any = None, lang: str | None = None, headers: dict[str, str] | None = None
@@ -199,6 +240,8 @@ class Api:
         sent.update(headers or {})
         raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
         response = getattr(self._client.http, method.lower())(path, headers=sent, body=raw)
+        if self._after is not None:
+            self._after()
         decoded = json.loads(response.body) if response.body else None
         return Answer(response.status_code, decoded, {k.lower(): v for k, v in response.headers.items()})
 
@@ -213,14 +256,14 @@ class Api:
 
 
 @pytest.fixture
-def api(deps: Deps) -> Iterator[Api]:
+def api(deps: Deps, outbox: Outbox) -> Iterator[Api]:
     from chalice.test import Client
 
     from app import app
 
     with Client(app, stage_name="local") as client:
         set_deps(deps)  # the client applies the stage's variables; our deps stay
-        yield Api(client)
+        yield Api(client, after=outbox.run_sender)
 
 
 # --- a person registering -------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_template_declares_tables_topic_schedule_and_least_privilege(package: Pa
     template = json.loads((package / "sam.json").read_text())
     resources = template["Resources"]
     tables = {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert len(tables) == 7
+    assert len(tables) == 8
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -67,7 +67,7 @@ def _grants(statements: list[dict[str, Any]]) -> set[str]:
     by_logical = {logical: suffix for suffix, logical in TABLE_LOGICAL.items()}
     found = set()
     for statement in statements:
-        if statement["Sid"] in ("OwnLogs", "DeadLetters"):
+        if statement["Sid"] in ("OwnLogs", "DeadLetters", "OutboxStream"):
             continue
         resource = statement["Resource"]
         if isinstance(resource, dict) and "Fn::GetAtt" in resource:
@@ -87,6 +87,7 @@ def test_every_role_grants_exactly_what_its_function_calls(package: Path) -> Non
     resources = json.loads((package / "sam.json").read_text())["Resources"]
     roles = {"APIHandler": "ApiHandlerRole", "Cleanup": "CleanupRole", "SesFeedback": "SesFeedbackRole"}
     roles["SmsReceipts"] = "SmsReceiptsRole"
+    roles["OutboxSender"] = "OutboxSenderRole"
     assert set(roles) == set(CALLS)
     for function, role in roles.items():
         assert resources[function]["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
@@ -98,7 +99,7 @@ def test_every_role_grants_exactly_what_its_function_calls(package: Path) -> Non
             logs["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"] and function in logs["Resource"]["Fn::Sub"]
         )
     # the cleanup and receipt functions never see accounts or claims
-    for function in ("Cleanup", "SesFeedback", "SmsReceipts"):
+    for function in ("Cleanup", "SesFeedback", "SmsReceipts", "OutboxSender"):
         assert not any(g.split(":")[2] in ("accounts", "claims") for g in granted(function))
 
 
@@ -117,7 +118,7 @@ def test_guard_rails_are_in_front(package: Path) -> None:
     assert "restapis/${RestAPI}/stages/api" in resources["ApiFirewallOnStage"]["Properties"]["ResourceArn"]["Fn::Sub"]
     groups = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Logs::LogGroup"]
     assert groups and all(g["RetentionInDays"] == stage["log_retention_days"] for g in groups)
-    for function in ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts"):
+    for function in ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts", "OutboxSender"):
         assert resources[function]["Properties"]["ReservedConcurrentExecutions"] > 0
         assert any(g["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${" + function + "}"} for g in groups)
     assert "WafBlocksAlarm" in resources
@@ -191,7 +192,7 @@ def test_the_ses_topic_uses_a_customer_key_that_ses_may_use(package: Path) -> No
 def test_functions_run_on_a_snapstart_runtime_with_snapstart_on(package: Path) -> None:
     resources = json.loads((package / "sam.json").read_text())["Resources"]
     functions = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"APIHandler", "Cleanup", "SesFeedback", "SmsReceipts"}
+    assert set(functions) == {"APIHandler", "Cleanup", "SesFeedback", "SmsReceipts", "OutboxSender"}
     for props in functions.values():
         major, minor = props["Runtime"].removeprefix("python").split(".")
         assert (int(major), int(minor)) >= (3, 12)  # the Python runtimes SnapStart supports

@@ -107,7 +107,7 @@ def test_a_ready_account_is_all_ok(account: Account) -> None:
     ready(account, "prod")
     steps = run(account, "prod")
     assert all(s.ok for s in steps.values()), preflight.report(list(steps.values()))
-    assert "needs 541" in steps["Lambda concurrency"].say  # prod reserves 441, +100 unreserved
+    assert "needs 551" in steps["Lambda concurrency"].say  # prod reserves 451, +100 unreserved
     print(preflight.report(list(steps.values())))
 
 

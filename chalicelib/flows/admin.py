@@ -18,8 +18,7 @@ from chalicelib.accounts.authenticator import off_actions
 from chalicelib.accounts.erasure import erase_in, scrub_events
 from chalicelib.accounts.staff import Staff
 from chalicelib.clock import rfc3339
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify, notify_sms
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.keys import keyed_hash
@@ -135,11 +134,11 @@ def change_contact(deps: Deps, staff: Staff, account_id: str, body: dict[str, An
     )
     txn.update("account", AccountModel(account_id), actions, condition)
     txn.put("audit", audit.for_account(deps, "admin.contact_changed", account_id, now, staff.actor, reason, changes))
+    _tell(txn, deps, account, email=email, phone=phone, lang=lang, now=now)
     try:
         deps.store.commit(txn)
     except Conflict as exc:
         raise _contact_refused(exc.labels) from exc
-    _tell(deps, account, email, phone, lang)
     updated = _account(deps, account_id)
     return account_view(updated, now)
 
@@ -158,15 +157,19 @@ def _contact_refused(labels: frozenset[str]) -> ApiError:
     return ApiError("wrong_state", {"state": "changed"})
 
 
-def _tell(deps: Deps, account: AccountModel, email: str | None, phone: str | None, lang: str) -> None:
+def _tell(
+    txn: Txn, deps: Deps, account: AccountModel, *, email: str | None, phone: str | None, lang: str, now: float
+) -> None:
+    """The notices of a staff contact change, queued in its own transaction (sent after it)."""
     app = deps.settings.app_name
     if email is not None:
         message = templates.changed_email("email", lang, app, mask_email(email))
-        notify(deps, account.email, message)  # the old address
-        notify(deps, email, message)  # and the new one
+        outbox.email_notice(txn, account.email, message, now)  # the old address
+        outbox.email_notice(txn, email, message, now)  # and the new one
     if phone is not None:
-        notify(deps, email or account.email, templates.changed_email("phone", lang, app, mask_phone(phone)))
-        notify_sms(deps, phone, templates.phone_changed_sms(lang, app))  # the new number hears of it too
+        message = templates.changed_email("phone", lang, app, mask_phone(phone))
+        outbox.email_notice(txn, email or account.email, message, now)
+        outbox.sms_notice(txn, phone, templates.phone_changed_sms(lang, app), now)  # the new number hears of it too
 
 
 def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -231,8 +234,9 @@ def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[st
         AccountModel.status == "active",
     )
     txn.put("audit", audit.for_account(deps, "admin.authenticator_reset", account_id, now, staff.actor, reason))
+    message = templates.changed_email("authenticator", lang, deps.settings.app_name)
+    outbox.email_notice(txn, account.email or "", message, now)
     deps.store.commit(txn)
-    notify(deps, account.email or "", templates.changed_email("authenticator", lang, deps.settings.app_name))
     return account_view(_account(deps, account_id), now)
 
 

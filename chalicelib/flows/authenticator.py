@@ -17,8 +17,7 @@ from chalicelib.accounts import credentials
 from chalicelib.accounts.authenticator import enabled, off_actions, use_of
 from chalicelib.accounts.credentials import after_recheck, recheck_password
 from chalicelib.accounts.signed_in import Caller, load
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.storage.models import AccountModel
@@ -105,8 +104,9 @@ def turn_off(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> Non
         (AccountModel.status == "active") & use.condition,
     )
     txn.put("audit", audit.for_account(deps, "authenticator.disabled", account.account_id, now))
+    message = templates.changed_email("authenticator", lang, deps.settings.app_name)
+    outbox.email_notice(txn, account.email or "", message, now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
         raise ApiError("invalid_code") from exc  # the same code was just used by a parallel request
-    notify(deps, account.email or "", templates.changed_email("authenticator", lang, deps.settings.app_name))

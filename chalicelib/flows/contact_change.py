@@ -21,8 +21,7 @@ from chalicelib.accounts.credentials import after_recheck, recheck_password
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.challenges.send import Outgoing, start_with_code
 from chalicelib.challenges.verify import verify_code
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.storage import claim_key
@@ -141,6 +140,7 @@ def verify(deps: Deps, kind: Contact, caller: Caller, flow_id: str, body: dict[s
         txn.put("new", new_claim, ClaimModel.claim_key.does_not_exist())
         details = {"to": mask_destination(kind.channel, value)}
         txn.put("audit", audit.for_account(deps, f"{kind.field}.changed", account.account_id, now, details=details))
+        _tell_owner(txn, deps, kind, account, value=value, lang=lang, now=now)
 
     try:
         flow = verify_code(
@@ -157,7 +157,6 @@ def verify(deps: Deps, kind: Contact, caller: Caller, flow_id: str, body: dict[s
         )
     except Conflict as exc:
         raise _swap_refused(kind, exc.labels) from exc
-    _tell_owner(deps, kind, account, value, lang)
     return flow_view(deps, flow)
 
 
@@ -170,7 +169,11 @@ def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
     return ApiError("flow_expired")
 
 
-def _tell_owner(deps: Deps, kind: Contact, account: AccountModel, value: str, lang: str) -> None:
-    """The old email hears of an email change; the account's email hears of a phone change."""
+def _tell_owner(
+    txn: Txn, deps: Deps, kind: Contact, account: AccountModel, *, value: str, lang: str, now: float
+) -> None:
+    """The old email hears of an email change; the account's email hears of a phone change
+    (queued with the change itself, sent after it)."""
     masked = mask_destination(kind.channel, value)
-    notify(deps, account.email, templates.changed_email(kind.field, lang, deps.settings.app_name, masked))
+    message = templates.changed_email(kind.field, lang, deps.settings.app_name, masked)
+    outbox.email_notice(txn, account.email, message, now)

@@ -1,8 +1,11 @@
 """Forgot email: a phone number in, an SMS naming the account's (masked) email out.
 
-Any well-formed number answers ``202 {}``. Only a number that belongs to an account
-(phones are verified by code before they are stored) receives an SMS; for any other the
-same reads and the same send limits are counted, and nothing is sent.
+Any well-formed number answers ``202 {}``, in the same calls and the same time: the
+request reads the phone's claim and an account, counts the send limits and writes one
+outbox item in the same transaction, on both paths. A member's number gets the reminder;
+any other number a decoy item that the outbox sender settles without sending. Nothing
+calls SNS before the answer (delivery/outbox.py), so neither its time nor its failure can
+tell a stranger which numbers are members'.
 """
 
 from __future__ import annotations
@@ -11,32 +14,30 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.challenges.send import Outgoing, send_limits
-from chalicelib.delivery import templates
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
-from chalicelib.errors import DeliveryFailed, retry_after
 from chalicelib.storage import claim_key
 from chalicelib.storage.models import AccountModel
+from chalicelib.storage.store import Txn
 from chalicelib.validation import parse_phone, required
 from chalicelib.views import mask_email
 
+DECOY_EMAIL = "anggota@example.com"  # a decoy's text is as long as a member's, and names nobody
+
 
 def start(deps: Deps, body: dict[str, Any], lang: str, client_ip: str) -> dict[str, Any]:
-    """Text the owner of ``phone`` which email their account uses, if it has one."""
+    """Queue for the owner of ``phone`` a reminder of which email their account uses, if it has one."""
     phone = required(body, "phone", parse_phone)
     now = deps.clock()
     owner = deps.store.claim_owner(claim_key("phone", phone))
     account = deps.store.get(AccountModel, owner or "no-such-account")  # same reads either way
     known = account is not None and account.status == "active" and account.phone == phone
+    email = account.email if known and account is not None else DECOY_EMAIL
+    text = templates.email_reminder_sms(lang, deps.settings.app_name, mask_email(email))
     outgoing = Outgoing("sms", phone, "email_recovery", "code" if known else "decoy", client_ip)
-    taken = limits.commit_within(deps.store, lambda txn: None, send_limits(deps, outgoing), now)
-    opted_out = deps.sender.sms_opted_out(phone)  # asked on both paths: the same provider call either way
-    if not known or opted_out:
-        return {}
-    assert account is not None
-    text = templates.email_reminder_sms(lang, deps.settings.app_name, mask_email(account.email))
-    try:
-        deps.sender.send_sms(phone, text)
-    except DeliveryFailed as exc:
-        limits.give_back(deps.store, taken)
-        raise retry_after("delivery_unavailable", deps.settings.delivery_retry_after) from exc
+
+    def queue(txn: Txn) -> None:
+        outbox.queue(txn, channel="sms", destination=phone, body=text, now=now, kind="reminder" if known else "decoy")
+
+    limits.commit_within(deps.store, queue, send_limits(deps, outgoing), now)
     return {}

@@ -18,8 +18,7 @@ from chalicelib.accounts.credentials import recheck_password
 from chalicelib.accounts.erasure import erase_in, scrub_events
 from chalicelib.accounts.signed_in import Caller, Signed, load
 from chalicelib.clock import rfc3339, to_datetime
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable
 from chalicelib.storage.models import SessionModel
@@ -112,6 +111,8 @@ def delete_account(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) 
     event = audit.for_account(deps, "account.deleted", account.account_id, now)
     event.client_ip = None  # the member's own address is personal data too
     txn.put("audit", event)
+    if account.email:  # the old address hears of it (sent after the erasure commits)
+        outbox.email_notice(txn, account.email, templates.account_deleted_email(lang, deps.settings.app_name), now)
     try:
         scrub_events(deps, account.account_id)
         deps.store.commit(txn)
@@ -120,5 +121,3 @@ def delete_account(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) 
     except StorageUnavailable:
         credentials.uncount(deps, account.account_id)
         raise
-    if account.email:
-        notify(deps, account.email, templates.account_deleted_email(lang, deps.settings.app_name))

@@ -17,8 +17,7 @@ from chalicelib.accounts import contact, credentials
 from chalicelib.accounts.changes import finish_with_account_change
 from chalicelib.challenges.send import Outgoing, first_reads, send_code, start_with_code
 from chalicelib.challenges.verify import verify_code
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.storage import claim_key
 from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
@@ -116,6 +115,12 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         AccountModel.updated_at.set(now),
     ]
     still_bound = contact.email_claim_check(email)
+    notice = templates.password_changed_email(lang, deps.settings.app_name)
+
+    def bound_and_told(txn: Txn) -> None:
+        still_bound(txn, flow)
+        outbox.email_notice(txn, account.email, notice, now)
+
     flow = finish_with_account_change(
         deps,
         flow,
@@ -125,7 +130,6 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         actions=actions,
         event="password.reset",
         now=now,
-        in_same_txn=lambda t: still_bound(t, flow),
+        in_same_txn=bound_and_told,
     )
-    notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))
     return flow_view(deps, flow)

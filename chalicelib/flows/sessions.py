@@ -18,8 +18,7 @@ from chalicelib.accounts.credentials import SecretKind, after_recheck, new_pin, 
 from chalicelib.accounts.sessions import issue_tokens, new_session, revoke
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.clock import to_datetime
-from chalicelib.delivery import templates
-from chalicelib.delivery.notices import notify
+from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
 from chalicelib.errors import ApiError
@@ -319,8 +318,8 @@ def change_password(deps: Deps, caller: Caller, body: dict[str, Any], lang: str)
     )
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
     txn.put("audit", audit.for_account(deps, "password.changed", account.account_id, now))
+    outbox.email_notice(txn, account.email, templates.password_changed_email(lang, deps.settings.app_name), now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
         raise ApiError("unauthenticated") from exc  # the session was voided meanwhile
-    notify(deps, account.email, templates.password_changed_email(lang, deps.settings.app_name))

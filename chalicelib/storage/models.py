@@ -263,6 +263,35 @@ class AuditModel(_Base):
     expires_at = TTLAttribute()
 
 
+class OutboxModel(_Base):
+    """A message the member is not waiting for in the request that wrote it (a security
+    notice, the forgot-email SMS, a decoy), sent afterwards by the outbox sender.
+
+    Written in the same transaction as the change it reports (and the limits it counts);
+    the table's stream hands each new item to the sender. ``message_id`` is the
+    idempotency key: the sender claims an item by a conditional write before it sends,
+    so a message is never sent twice. Once sent, what it said and to whom is removed.
+    """
+
+    class Meta(_Base.Meta):
+        table_name = "outbox"
+        stream_view_type = "NEW_IMAGE"
+
+    message_id = UnicodeAttribute(hash_key=True)
+    channel = UnicodeAttribute()  # email | sms
+    kind = UnicodeAttribute()  # notice | reminder | decoy (nothing is sent: equal work only)
+    destination = UnicodeAttribute(null=True)  # removed once sent
+    subject = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # queued | sending | sent | skipped | failed
+    attempts = NumberAttribute(default=0)
+    lease_until = NumberAttribute(null=True)  # a sender holds it until then
+    failure = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    sent_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[_Base], ...] = (
     AccountModel,
     ClaimModel,
@@ -271,6 +300,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     CounterModel,
     SuppressionModel,
     AuditModel,
+    OutboxModel,
 )
 LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

@@ -29,6 +29,7 @@ from chalicelib.storage.models import (
     ClaimModel,
     CounterModel,
     FlowModel,
+    OutboxModel,
     SessionModel,
     SuppressionModel,
 )
@@ -255,6 +256,18 @@ class Store:
                 raise Conflict({"flow"}) from exc
             raise
         return flow
+
+    @_guard
+    def update_outbox(self, message_id: str, actions: list[Action], condition: Condition) -> OutboxModel:
+        """A conditional update of one outbox message (its claim and its outcome)."""
+        item = OutboxModel(message_id)
+        try:
+            item.update(actions=actions, condition=condition)
+        except PynamoDBException as exc:
+            if exc.cause_response_code in _CONDITION_FAILED:
+                raise Conflict({"outbox"}) from exc
+            raise
+        return item
 
     @_guard
     def delete_flow(self, flow_id: str, condition: Condition | None = None) -> None:
