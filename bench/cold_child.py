@@ -3,6 +3,8 @@
     python bench/cold_child.py app    JOB.json   # import app, one request via the handler
     python bench/cold_child.py record JOB.json   # the same, writing the AWS calls it made
     python bench/cold_child.py floor  JOB.json   # plain boto3, one session, those calls
+    python bench/cold_child.py app-collector-on JOB.json   # the app as before issue 29 (gc on at init)
+    python bench/cold_child.py restore JOB.json  # primed as for a SnapStart snapshot, forked, two requests
 
 Prints one JSON line: the import/first-request split (ms) and the answer's status.
 Kept free of project imports on the floor side: the floor is what a hand-written
@@ -11,6 +13,7 @@ Lambda with boto3 would load.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -20,6 +23,23 @@ started = time.perf_counter()
 mode, job_path = sys.argv[1], sys.argv[2]
 with open(job_path) as f:
     job = json.load(f)
+
+# The collector's own time (every collection, whoever triggers it) until the answer.
+collector = {"ms": 0.0, "n": 0, "since": 0.0}
+
+
+def _watch(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        collector["since"] = time.perf_counter()
+    else:
+        collector["ms"] += (time.perf_counter() - collector["since"]) * 1000
+        collector["n"] += 1
+
+
+gc.callbacks.append(_watch)
+if mode == "app-collector-on":  # the app as it was: nothing turns the collector off or freezes
+    gc.disable = lambda: None  # type: ignore[assignment]
+    gc.freeze = lambda: None  # type: ignore[assignment]
 
 
 class Context:
@@ -54,7 +74,35 @@ def run_app(record: bool) -> dict[str, object]:
         "import_ms": (imported - started) * 1000,
         "request_ms": (done - imported) * 1000,
         "status": answer["statusCode"],
+        "gc_ms": collector["ms"],
+        "gc_n": collector["n"],
     }
+
+
+def run_restore() -> dict[str, object]:
+    """A SnapStart container: init with everything primed (the before-snapshot hook), then
+    a fork stands for a container restored from that snapshot. Its first request against
+    a second, warm request of the same process."""
+    import app  # import order: after the environment is set
+    from chalicelib import warm  # import order: after the environment is set
+    from chalicelib.config import get_settings  # import order: after the environment is set
+
+    warm._frozen(lambda: warm.prime(get_settings(), full=True))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the restored container
+        os.close(read)
+        timings = []
+        for event in (job["event"], job["warm_event"]):
+            begun = time.perf_counter()
+            answer = app.app(event, Context())
+            timings.append(((time.perf_counter() - begun) * 1000, answer["statusCode"]))
+        os.write(write, json.dumps(timings).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    (first_ms, first_status), (warm_ms, _) = json.loads(os.read(read, 65536).decode())
+    return {"import_ms": 0.0, "request_ms": first_ms, "warm_ms": warm_ms, "status": first_status}
 
 
 def run_floor() -> dict[str, object]:
@@ -95,7 +143,12 @@ def peak_mib() -> float:
     return 0.0
 
 
-result = run_floor() if mode == "floor" else run_app(record=mode == "record")
+if mode == "floor":
+    result = run_floor()
+elif mode == "restore":
+    result = run_restore()
+else:
+    result = run_app(record=mode == "record")
 print(json.dumps({**result, "peak_mib": peak_mib()}), flush=True)
 # A Lambda container is never torn down after its first request: neither side pays an
 # interpreter shutdown (garbage collection of every module) in the measured time.

@@ -9,6 +9,14 @@ The floor is a fresh interpreter making the very same AWS calls with plain boto3
 through one session: the calls are recorded from the app (an unmeasured run), then
 replayed. Sign-in includes one argon2id verification on both sides.
 
+Two measurements of the same runs, which must agree within their noise: from outside
+(the parent times the whole process, interpreter start to exit) and from inside (the
+child's import and first-request split). The collector's own time in each child is
+recorded too, for the app as it ships (collector off during init, init frozen) and as it
+was before (collector on): its share of init is the reason the two measurements once
+disagreed. A restore is measured as well: a process primed as for a SnapStart snapshot,
+forked, answers its first request, against a warm request of the same process.
+
     python -m bench.cold_request      # prints the table; bench.run writes it to docs
 """
 
@@ -27,7 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "bench" / "cold_child.py"
 SECRET = "bench-cold-request-secret-not-for-any-real-stage"
-TARGET = 1.15
+TARGET = 1.05
+RESTORE_TARGET = 2.0  # a restored container's first request against a warm one
 
 
 def _event(path: str, body: dict[str, Any], resource: str | None = None) -> dict[str, Any]:
@@ -136,15 +145,25 @@ def measure(runs: int = 9) -> dict[str, Any]:
             _wipe_counters(dynamodb)
             recorded = _child("record", {"event": event(0), "calls_path": calls_path}, env)
             assert recorded["status"] in (200, 201), recorded
-            app_runs, floor_runs = [], []
+            app_runs, floor_runs, before_runs, restores = [], [], [], []
             for i in range(1, runs + 1):
                 _wipe_counters(dynamodb)
                 app_runs.append(_child("app", {"event": event(i), "calls_path": calls_path}, env))
                 _wipe_counters(dynamodb)
                 floor_runs.append(_child("floor", {"calls_path": calls_path, "argon2": argon2}, env))
-            assert all(r["status"] in (200, 201) for r in app_runs), [r["status"] for r in app_runs]
+                _wipe_counters(dynamodb)
+                before_runs.append(_child("app-collector-on", {"event": event(100 + i), "calls_path": calls_path}, env))
+                _wipe_counters(dynamodb)
+                restores.append(_child("restore", {"event": event(200 + i), "warm_event": event(300 + i)}, env))
+            assert all(r["status"] in (200, 201) for r in app_runs + restores), [r["status"] for r in app_runs]
             calls = json.loads(Path(calls_path).read_text())
-            results[name] = _summary(app_runs, floor_runs, [f"{c['service']}.{c['operation']}" for c in calls])
+            summary = _summary(app_runs, floor_runs, [f"{c['service']}.{c['operation']}" for c in calls])
+            summary["before_gc_ms"] = statistics.median(r["gc_ms"] for r in before_runs)
+            summary["before_import_ms"] = statistics.median(r["import_ms"] for r in before_runs)
+            summary["before_wall_ms"] = statistics.median(r["wall_ms"] for r in before_runs)
+            summary["restore_first_ms"] = statistics.median(r["request_ms"] for r in restores)
+            summary["restore_warm_ms"] = statistics.median(r["warm_ms"] for r in restores)
+            results[name] = summary
         return results
 
 
@@ -152,11 +171,23 @@ def _summary(app_runs: list[dict[str, Any]], floor_runs: list[dict[str, Any]], c
     def med(rows: list[dict[str, Any]], key: str) -> float:
         return float(statistics.median(r[key] for r in rows))
 
+    def drift(rows: list[dict[str, Any]], key: str) -> float:
+        """One side's run-to-run noise: first half against second half, relative."""
+        values = [r[key] for r in rows]
+        half = len(values) // 2
+        return abs(statistics.median(values[:half]) - statistics.median(values[half:])) / statistics.median(values)
+
     app_ms, floor_ms = med(app_runs, "wall_ms"), med(floor_runs, "wall_ms")
+    inside_app = float(statistics.median(r["import_ms"] + r["request_ms"] for r in app_runs))
+    inside_floor = float(statistics.median(r["import_ms"] + r["request_ms"] for r in floor_runs))
+    ratio = app_ms / floor_ms
     return {
         "app_ms": app_ms,
         "floor_ms": floor_ms,
-        "ratio": app_ms / floor_ms,
+        "ratio": ratio,
+        "inside_ratio": inside_app / inside_floor,
+        "noise": ratio * (drift(app_runs, "wall_ms") + drift(floor_runs, "wall_ms")),
+        "gc_ms": med(app_runs, "gc_ms"),
         "app_mib": med(app_runs, "peak_mib"),
         "floor_mib": med(floor_runs, "peak_mib"),
         "app_import_ms": med(app_runs, "import_ms"),
@@ -169,19 +200,39 @@ def _summary(app_runs: list[dict[str, Any]], floor_runs: list[dict[str, Any]], c
 
 
 def table(results: dict[str, Any]) -> str:
-    """Markdown: one row per journey, app against floor."""
+    """Markdown: one row per journey, app against floor, from outside and from inside."""
     lines = [
-        "| fresh process, first request | app wall | floor wall | ratio | app import / request | "
-        "floor import / calls | app peak | floor peak | AWS calls (both sides) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| fresh process, first request | app wall | floor wall | outside ratio | inside ratio | noise | "
+        "app import / request | floor import / calls | collector in the app's init (before) | app peak | "
+        "floor peak | AWS calls (both sides) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        verdict = "ok" if r["ratio"] <= TARGET else f"over {TARGET}"
+        verdict = "ok" if max(r["ratio"], r["inside_ratio"]) <= TARGET else f"over {TARGET}"
+        agree = "agree" if abs(r["ratio"] - r["inside_ratio"]) <= max(r["noise"], 0.01) else "DISAGREE"
         lines.append(
             f"| {name} | {r['app_ms']:.0f} ms | {r['floor_ms']:.0f} ms | **{r['ratio']:.2f}x** ({verdict}) | "
+            f"{r['inside_ratio']:.2f}x ({agree}) | ±{r['noise']:.2f} | "
             f"{r['app_import_ms']:.0f} / {r['app_request_ms']:.0f} ms | "
             f"{r['floor_import_ms']:.0f} / {r['floor_request_ms']:.0f} ms | "
+            f"{r['gc_ms']:.0f} ms ({r['before_gc_ms']:.0f} ms of {r['before_import_ms']:.0f} ms import) | "
             f"{r['app_mib']:.0f} MiB | {r['floor_mib']:.0f} MiB | {', '.join(r['calls'])} |"
+        )
+    return "\n".join(lines)
+
+
+def restore_table(results: dict[str, Any]) -> str:
+    """Markdown: a restored (forked, primed) container's first request against a warm one."""
+    lines = [
+        "| restored container | first request | warm request | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        ratio = r["restore_first_ms"] / r["restore_warm_ms"]
+        verdict = "ok" if ratio <= RESTORE_TARGET else f"over {RESTORE_TARGET}"
+        lines.append(
+            f"| {name} | {r['restore_first_ms']:.1f} ms | {r['restore_warm_ms']:.1f} ms | "
+            f"**{ratio:.2f}x** ({verdict}) |"
         )
     return "\n".join(lines)
 
@@ -190,6 +241,8 @@ def main() -> None:
     results = measure()
     print(f"Cold request, median of {next(iter(results.values()))['runs']} fresh interpreters (target <= {TARGET}x)")
     print(table(results))
+    print(f"\nRestore (goal <= {RESTORE_TARGET}x of a warm request)")
+    print(restore_table(results))
 
 
 if __name__ == "__main__":

@@ -130,6 +130,19 @@ def report(with_load: bool, runs: int) -> str:
         "",
         cold_request.table(cold),
         "",
+        "Outside ratio: the whole process as the parent times it (interpreter start to exit). Inside ratio: the "
+        "child's own import + first-request split, app against floor. The two agree within the run's noise (each "
+        "side's median over the first half of the runs against the second half). *Collector*: the garbage "
+        "collector's own time in the app's process until its answer, now (off during init, what init built frozen: "
+        "app.py, chalicelib/warm.py) and as before issue 29 (the same app with the collector left on, measured in "
+        "the same run); a collection during init frees nothing and landed at random in one import or another, which "
+        "is why the two measurements once disagreed (1.10x inside, 1.25-1.35x outside).",
+        "",
+        "A restored container (SnapStart): a process primed as the before-snapshot hook primes it, forked, answers "
+        "its first request; beside it a second, warm request of the same process (goal: within 2x).",
+        "",
+        cold_request.restore_table(cold),
+        "",
         "Import / request is the split inside the app's process: *import* is the init phase (interpreter start, "
         "`import app`, and priming: the botocore session, the DynamoDB model and client, the tables' connections; "
         "chalicelib/warm.py); *request* is the first answer (the journey's own modules: SES for an email, argon2 "
@@ -162,9 +175,10 @@ def report(with_load: bool, runs: int) -> str:
             step_rows,
         ),
         "",
-        f"Steps above two round trips: {', '.join(r['step'] for r in rows if r['round_trips'] > 2) or 'none'} "
-        "(a login or flow names the account, which must be read before the attempt is reserved on it; see "
-        "docs/decisions.md).",
+        f"Steps above two round trips: {', '.join(r['step'] for r in rows if r['round_trips'] > 2) or 'none'}: "
+        "each kept with its measured options in docs/decisions.md (\"Three round trips, step by step\"): a login "
+        "or a bearer token names the account, which must be read before the attempt is reserved on it, and the "
+        "reservation must be written before argon2 compares.",
         "",
         "![steps](steps.png)",
         "",

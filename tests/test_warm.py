@@ -19,12 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = r"""
 import json, os, sys
 import snapshot_restore_py
+import gc
 import app  # the init phase: routes, and under SnapStart only the hook registration
 
 hooks = snapshot_restore_py.get_before_snapshot()
 before = {"hooks": len(hooks), "ses_loaded": "chalicelib.flows.registration" in sys.modules}
+collector = {"after_import": [gc.isenabled(), gc.get_freeze_count() > 1000]}
+frozen_at_import = gc.get_freeze_count()
 for func, args, kwargs in hooks:  # what the runtime does before taking the snapshot
     func(*args, **kwargs)
+collector["after_hooks"] = [gc.isenabled(), gc.get_freeze_count() >= frozen_at_import]
 from chalicelib import aws
 primed = {
     "modules": sorted(m for m in ("chalicelib.flows.registration", "chalicelib.flows.sessions", "argon2", "jwt")
@@ -64,7 +68,7 @@ for _ in range(2):  # two containers restored from the same snapshot
         data += chunk
     os.waitpid(pid, 0)
     copies.append(json.loads(data))
-print(json.dumps({"before": before, "primed": primed, "copies": copies}))
+print(json.dumps({"before": before, "primed": primed, "copies": copies, "collector": collector}))
 """
 
 
@@ -100,6 +104,14 @@ def test_snapstart_primes_every_journey_in_the_snapshot_hook_and_copies_share_no
         if value is not None:
             assert value != second[name], f"two restored containers drew the same {name}"
     assert set(first["recovery_codes"]).isdisjoint(second["recovery_codes"])
+
+
+def test_init_runs_without_the_collector_and_leaves_it_on_with_init_frozen() -> None:
+    """What init built is frozen before the first request (and before the snapshot), and
+    the collector is on for the requests, under SnapStart and on an ordinary cold start."""
+    for initialization in ("snap-start", "on-demand"):
+        collector = _run(initialization)["collector"]
+        assert collector == {"after_import": [True, True], "after_hooks": [True, True]}, initialization
 
 
 def test_an_ordinary_cold_start_primes_only_what_every_request_needs() -> None:
