@@ -98,7 +98,7 @@ bench: $(STAMP)  ## benchmarks + a 60 s load test -> docs/PERFORMANCE.md (+ PNG 
 	$(PY) -m bench.run --with-load
 
 load: $(STAMP)  ## the bounded load test alone (loopback, stops by itself)
-	$(PY) -m bench.load --seconds 60 --clients 8
+	$(PY) -m bench.load --seconds 60 --clients 4 --double
 
 clean:
 	rm -rf $(VENV) .venv-scan .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -152,6 +152,7 @@ class Runner:
             started = time.perf_counter()
             response = getattr(self.client.http, method.lower())(path, headers=headers, body=raw)
             wall = time.perf_counter() - started
+        self.outbox.run_sender()  # the outbox function, after the answer (not this step's cost)
         assert response.status_code < 300, (name, response.status_code, response.body)
         step = self.steps.setdefault(name, StepCost(name, writes=writes))
         step.round_trips.append(int(m["round_trips"]))

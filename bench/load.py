@@ -7,14 +7,18 @@ of registrations (codes read from the local inbox), sign-ins (right and wrong) a
 password resets for a fixed time. Reports throughput, latency percentiles and the
 error count (answers that are neither the intended 2xx nor an intended 4xx), then checks
 the emulator's tables: no account or claim duplicated or orphaned, no destination over
-its cap.
+its cap. The stack records every key it writes (``local/write_log.py``), with the national
+budgets on: the hottest key that is not one member's own, and its share of all writes,
+must stay under 1% and not grow when the load doubles (``--double`` runs both levels).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -25,6 +29,7 @@ from typing import Any
 import requests
 
 from local.client import running
+from local.write_log import hottest_shared, unsharded
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENDED_4XX = {"invalid_credentials", "account_locked", "rate_limited", "resend_too_soon"}
@@ -165,8 +170,13 @@ def check_tables(emulator: str) -> dict[str, int]:
     }
 
 
+HOT_SHARE_LIMIT = 0.01  # the hottest shared key's share of all writes
+
+
 def run(seconds: int, clients: int) -> dict[str, Any]:
-    with running(ROOT / ".bench-devstack.log") as urls:
+    writes_path = Path(tempfile.mkdtemp()) / "writes.json"
+    rush = {"SANDI_WRITE_LOG": str(writes_path), "SANDI_SMS_BUDGET_ENABLED": "1", "SANDI_EMAIL_BUDGET_ENABLED": "1"}
+    with running(ROOT / ".bench-devstack.log", extra_env=rush) as urls:
         tally = Tally()
         until = time.time() + seconds
         workers = [Client(urls.api, urls.inbox, tally, n) for n in range(clients)]
@@ -180,6 +190,9 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         tables = check_tables(urls.emulator)
         inbox = requests.get(f"{urls.inbox}/api/messages", timeout=30).json()
         most_to_one = max(Counter(m["to"] for m in inbox["messages"]).values(), default=0)
+    counts = json.loads(writes_path.read_text()) if writes_path.exists() else {}
+    hot_key, hot_writes, hot_share = hottest_shared(counts)
+    before_key, _, before_share = hottest_shared(unsharded(counts))
     latencies = sorted(tally.latencies)
 
     def pct(q: float) -> float:
@@ -206,15 +219,57 @@ def run(seconds: int, clients: int) -> dict[str, Any]:
         "error_samples": tally.errors[:5],
         "tables": tables,
         "most_to_one": most_to_one,
+        "writes": sum(counts.values()),
+        "hot_key": hot_key.split(":")[0] + ":" + _kind_of(hot_key),
+        "hot_writes": hot_writes,
+        "hot_share": hot_share,
+        "unsharded_key": before_key.split(":")[0] + ":" + _kind_of(before_key),
+        "unsharded_share": before_share,
+        "writes_by_table": _by_table(counts),
     }
+
+
+def _by_table(counts: dict[str, int]) -> dict[str, int]:
+    """Writes per table (and per index)."""
+    totals: Counter[str] = Counter()
+    for key, n in counts.items():
+        totals[key.split(":")[0]] += n
+    return dict(totals.most_common())
+
+
+def _kind_of(key: str) -> str:
+    """A key's kind without its hash (``budget#sms#7#<hour>`` -> ``budget#sms#<shard>#<hour>``)."""
+    value = key.partition(":")[2]
+    parts = value.split("#")
+    if value.startswith("budget#"):
+        return "#".join(parts[:2]) + ("#<shard>#<hour>" if len(parts) == 4 else "#<hour>")
+    if "by_expiry" in key:
+        return "<quarter hour>#<shard>" if "#" in value else "<quarter hour>"
+    return parts[0] + "#..."
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--double", action="store_true", help="run again with twice the clients; compare hot keys")
     args = parser.parse_args(argv)
     r = run(args.seconds, args.clients)
+    bad = _print(r)
+    if args.double:
+        doubled = run(args.seconds, args.clients * 2)
+        bad = _print(doubled) or bad
+        grew = doubled["hot_share"] > max(r["hot_share"] * 1.25, r["hot_share"] + 0.002)
+        print(
+            f"hottest shared key share: {r['hot_share']:.2%} -> {doubled['hot_share']:.2%} with twice the load"
+            f" ({'grew' if grew else 'did not grow'})"
+        )
+        bad = bad or grew
+    return 1 if bad else 0
+
+
+def _print(r: dict[str, Any]) -> bool:
+    """Print one run; whether it failed a check."""
     print(f"load: {r['clients']} clients for {r['seconds']} s: {r['requests']} requests, {r['throughput']:.1f} req/s")
     print(
         f"  latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms;"
@@ -226,14 +281,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  unintended errors: {r['errors']} {r['error_samples']}")
     print(f"  tables: {r['tables']}; most messages to one destination: {r['most_to_one']}")
-    bad = (
+    print(
+        f"  writes: {r['writes']}; hottest key that is not one member's own: {r['hot_key']} with {r['hot_writes']}"
+        f" writes, {r['hot_share']:.2%} of all (limit {HOT_SHARE_LIMIT:.0%}); with one budget item and one index"
+        f" key per quarter hour (before issue 26) it would be {r['unsharded_key']} at {r['unsharded_share']:.2%}"
+    )
+    print(f"  writes by table and index: {r['writes_by_table']}")
+    return bool(
         r["most_to_one"] > 10
         or r["errors"]
         or r["tables"]["orphaned_claims"]
         or r["tables"]["accounts_without_4_claims"]
         or r["tables"]["duplicated_niks"]
+        or r["hot_share"] >= HOT_SHARE_LIMIT
     )
-    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ def report(with_load: bool, runs: int) -> str:
         ),
         "",
         f"Steps above two round trips: {', '.join(r['step'] for r in rows if r['round_trips'] > 2) or 'none'}: "
-        "each kept with its measured options in docs/decisions.md (\"Three round trips, step by step\"): a login "
+        'each kept with its measured options in docs/decisions.md ("Three round trips, step by step"): a login '
         "or a bearer token names the account, which must be read before the attempt is reserved on it, and the "
         "reservation must be written before argon2 compares.",
         "",

@@ -1,11 +1,12 @@
 """The scheduled purge of expired flows (with their codes), sessions and rate counters.
 
-Expiring items carry the quarter-hour bucket they expire in, indexed (``by_expiry``,
-keys only). A run reads only buckets that are over, from a cursor kept in the counters
-table, so its cost follows the number of expired items, not the size of the tables.
-Deletes are conditional on the item still being expired (it may have been extended
-since the index was read), so two runs at once, or a run racing a user, are harmless.
-DynamoDB TTL stays on as the backstop.
+Expiring items are indexed by when they expire (``by_expiry``: a random shard of
+``EXPIRY_SHARDS``, then ``expires_at``, keys only). A run asks each shard for what
+expired before now, oldest first, so its cost follows the number of expired items, not
+the size of the tables, and it needs no cursor: what one run did not reach (its batch
+ran out) the next one finds. Deletes are conditional on the item still being expired (it
+may have been extended since the index was read), so two runs at once, or a run racing
+a user, are harmless. DynamoDB TTL stays on as the backstop.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from typing import Any
 from pynamodb.exceptions import DeleteError
 
 from chalicelib.clock import to_datetime
-from chalicelib.storage.models import EXPIRY_BUCKET_SECONDS, CounterModel, FlowModel, SessionModel
+from chalicelib.storage.models import EXPIRY_SHARDS, CounterModel, FlowModel, SessionModel
 
 log = logging.getLogger(__name__)
 
-CURSOR_KEY = "cleanup#cursor"
 EXPIRING = (FlowModel, SessionModel, CounterModel)
-FIRST_LOOKBACK = 2 * 86400  # with no cursor yet, look this far back (TTL covers the rest)
 
 
 @dataclass
@@ -33,33 +32,18 @@ class Report:
 
     read: int = 0
     purged: dict[str, int] = field(default_factory=dict)
-    buckets: int = 0
+    shards: int = 0
     complete: bool = True
 
     def as_log(self) -> str:
-        return json.dumps({"event": "cleanup", "read": self.read, "purged": self.purged, "buckets": self.buckets})
+        return json.dumps({"event": "cleanup", "read": self.read, "purged": self.purged, "shards": self.shards})
 
 
-def _cursor() -> int | None:
-    try:
-        item = CounterModel.get(CURSOR_KEY, consistent_read=True)
-    except CounterModel.DoesNotExist:
-        return None
-    return int(item.hits) if item.hits is not None else None
-
-
-def _advance_cursor(bucket: int) -> None:
-    condition = CounterModel.hits.does_not_exist() | (CounterModel.hits < bucket)
-    try:
-        CounterModel(CURSOR_KEY).update(actions=[CounterModel.hits.set(bucket)], condition=condition)
-    except Exception:
-        log.info("cleanup cursor already past %s", bucket)
-
-
-def _purge_bucket(model: Any, bucket: int, now: float, budget: int, report: Report) -> bool:
-    """Delete the expired items of one bucket; False if the budget ran out first."""
+def _purge_shard(model: Any, shard: int, now: float, budget: int, report: Report) -> bool:
+    """Delete the expired items of one index shard; False if the budget ran out first."""
     name = model.Meta.table_name
-    for key_item in model.by_expiry.query(str(bucket)):
+    expired = model.by_expiry.query(str(shard), model.expires_at <= to_datetime(now))
+    for key_item in expired:
         if budget - sum(report.purged.values()) <= 0:
             return False
         report.read += 1
@@ -77,16 +61,12 @@ def _purge_bucket(model: Any, bucket: int, now: float, budget: int, report: Repo
 def run(now: float, batch: int) -> Report:
     """Purge what has expired, up to ``batch`` deletes; safe to run twice at once."""
     report = Report()
-    current = int(now // EXPIRY_BUCKET_SECONDS) * EXPIRY_BUCKET_SECONDS  # still filling: left alone
-    cursor = _cursor()
-    bucket = cursor + EXPIRY_BUCKET_SECONDS if cursor is not None else current - FIRST_LOOKBACK
-    while bucket < current:
-        done = all(_purge_bucket(model, bucket, now, batch, report) for model in EXPIRING)
-        if not done:
-            report.complete = False
-            break
-        report.buckets += 1
-        _advance_cursor(bucket)
-        bucket += EXPIRY_BUCKET_SECONDS
+    for model in EXPIRING:
+        for shard in range(EXPIRY_SHARDS):
+            if not _purge_shard(model, shard, now, batch, report):
+                report.complete = False
+                log.info(report.as_log())
+                return report
+            report.shards += 1
     log.info(report.as_log())
     return report

@@ -42,22 +42,28 @@ class Settings:
 
     # anti-abuse (per hour unless named otherwise); client-address limits and the
     # global SMS budget are switched off in the local stage, where every client is 127.0.0.1
+    # Client limits are per IPv4 address (a carrier NAT exit: up to ~1,000 phones at once)
+    # or per IPv6 /64 (one subscriber) at ``ipv6_share`` of the IPv4 figure: docs/CAPACITY.md.
     client_limits_enabled: int = 1
+    ipv6_share: float = 0.1
     sms_budget_enabled: int = 1
-    sms_per_client_per_hour: int = 100
+    sms_per_client_per_hour: int = 600
     sms_per_prefix_per_hour: int = 30
-    sms_budget_per_hour: int = 5000
+    # national budgets survive the planning point (1 million sign-ups in a day, 10% in the
+    # peak hour: ~100,000 SMS and emails an hour), split over shards so no item is hot
+    sms_budget_per_hour: int = 150000
     email_budget_enabled: int = 1
-    email_per_client_per_hour: int = 100
-    email_budget_per_hour: int = 20000
+    email_per_client_per_hour: int = 600
+    email_budget_per_hour: int = 300000
+    budget_shards: int = 32
     identity_attempts_per_nik: int = 5
-    identity_attempts_per_client: int = 30
+    identity_attempts_per_client: int = 120
     # registration's profile step answers whether a NIK/KPJ has an account: bounded like forgot-PIN
     profile_attempts_per_flow: int = 5
     profile_attempts_per_value: int = 5
     # sign-in throttle per client address (counted before the check; off locally)
-    signin_per_client_per_minute: int = 30
-    signin_per_client_per_hour: int = 300
+    signin_per_client_per_minute: int = 300
+    signin_per_client_per_hour: int = 3000
     ses_decoy_address: str = "success@simulator.amazonses.com"
     ses_configuration_set: str = ""  # its SNS event destination brings delivery receipts ("": none)
     ses_feedback_topic: str = ""

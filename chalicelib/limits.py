@@ -10,12 +10,15 @@ Keys are keyed hashes: no address, number or NIK appears in the counters table.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib import metrics
 from chalicelib.errors import retry_after
+from chalicelib.keys import keyed_hash
 from chalicelib.storage.store import Conflict, Store, Txn
 
 
@@ -28,6 +31,9 @@ class Limit:
     max: int
     window: int
     rolling: bool = False
+    # A national budget is split over this many items (fixed windows only), one drawn at
+    # random per event, each holding its share: no single item takes every send.
+    shards: int = 1
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,44 @@ def _add(txn: Txn, limit: Limit, now: float) -> Taken:
         Store.add_stamp(txn, label, limit.key, stamp, limit.max, now + limit.window)
         return Taken(limit, limit.key, stamp)
     start = _window_start(limit, now)
-    counter_key = f"{limit.key}#{start}"
-    Store.add_hit(txn, label, counter_key, limit.max, start + limit.window)
+    if limit.shards > 1:
+        counter_key = f"{limit.key}#{secrets.randbelow(limit.shards)}#{start}"
+        cap = math.ceil(limit.max / limit.shards)
+    else:
+        counter_key, cap = f"{limit.key}#{start}", limit.max
+    Store.add_hit(txn, label, counter_key, cap, start + limit.window)
     return Taken(limit, counter_key, None)
+
+
+def address_group(client_ip: str) -> tuple[str, bool]:
+    """What one client is, by address: an IPv4 address (a carrier NAT exit shares it), or
+    an IPv6 /64 (one subscriber's prefix: a phone rotates addresses inside it); whether IPv6."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip, False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped), False
+        return str(ipaddress.ip_network(f"{address}/64", strict=False)), True
+    return str(address), False
+
+
+def per_client(
+    key: bytes,
+    prefix: str,
+    client_ip: str,
+    *,
+    max_per_address: int,
+    window: int,
+    ipv6_share: float,
+    name: str = "client",
+) -> Limit:
+    """A limit on one client: ``max_per_address`` for an IPv4 address, its ``ipv6_share``
+    for an IPv6 /64. The key is a keyed hash of the address (or prefix), never the address."""
+    group, ipv6 = address_group(client_ip)
+    cap = max(1, int(max_per_address * ipv6_share)) if ipv6 else max_per_address
+    return Limit(name, prefix + keyed_hash(key, "client", group), cap, window)
 
 
 def commit_within(
@@ -92,7 +133,9 @@ def commit_within(
                 raise
             waits = [_wait_or_prune(store, limit, now) for limit in full]
             if attempt == 1 or any(w is not None for w in waits):
-                longest = max((w for w in waits if w is not None), default=1.0)
+                # a budget whose drawn shards were full twice waits for its window to turn
+                window_ends = (_window_start(limit, now) + limit.window - now for limit in full if not limit.rolling)
+                longest = max((w for w in waits if w is not None), default=max(window_ends, default=1.0))
                 for limit in full:
                     metrics.count("RateLimited", limit=limit.name.split(":")[0])
                 raise retry_after("rate_limited", longest) from exc
@@ -102,6 +145,8 @@ def commit_within(
 def _wait_or_prune(store: Store, limit: Limit, now: float) -> float | None:
     """Seconds until ``limit`` has room again, or None if pruning made room now."""
     if not limit.rolling:
+        if limit.shards > 1:
+            return None  # one shard is full: the retry draws another
         return _window_start(limit, now) + limit.window - now
     left, _oldest = store.prune_stamps(limit.key, (now - limit.window) * _SCALE)
     if left < limit.max:

@@ -31,7 +31,7 @@ CLEANUP_TABLES: Tables = {
     "flows/by_expiry": ("Query",),
     "sessions": ("DeleteItem",),
     "sessions/by_expiry": ("Query",),
-    "counters": ("GetItem", "UpdateItem", "DeleteItem"),
+    "counters": ("DeleteItem",),
     "counters/by_expiry": ("Query",),
 }
 RECEIPT_TABLES: Tables = {

@@ -23,6 +23,15 @@ class WithStatus:
     body: Any
 
 
+POLL_MIN, POLL_MAX = 3, 30  # seconds
+
+
+def check_again_after(waited: float) -> int:
+    """When the app should look at a pending delivery again: soon at first, then half the
+    time already waited (a member waiting a minute polls about nine times, not twenty)."""
+    return int(min(POLL_MAX, max(POLL_MIN, waited / 2)))
+
+
 def mask_email(email: str) -> str:
     """``budi@gmail.com`` -> ``bu***i@g***l.com``."""
     local, _, domain = email.partition("@")
@@ -70,10 +79,14 @@ def flow_view(deps: Deps, flow: FlowModel, extra: dict[str, Any] | None = None) 
             "attempts_remaining": challenge.attempts_remaining(deps.settings.code_max_attempts),
             "delivery": challenge.delivery,
         }
-        if challenge.delivery == "sent" and challenge.settles_at and deps.clock() >= challenge.settles_at:
+        now = deps.clock()
+        if challenge.delivery == "sent" and challenge.settles_at and now >= challenge.settles_at:
             view["challenge"]["delivery"] = "delivered"
         if challenge.delivery == "failed":
             view["challenge"]["delivery_failure"] = challenge.delivery_failure or "unknown"
+        if view["challenge"]["delivery"] in ("queued", "sent"):
+            sent_at = challenge.expires_at - deps.settings.code_ttl
+            view["challenge"]["check_again_after"] = check_again_after(now - sent_at)
     return view
 
 

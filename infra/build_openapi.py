@@ -77,6 +77,12 @@ SCHEMAS: dict[str, Any] = {
         resend_available_at={"type": "string", "format": "date-time"},
         attempts_remaining={"type": "integer", "minimum": 0},
         delivery={"type": "string", "enum": ["queued", "sent", "delivered", "failed", "suppressed"]},
+        check_again_after={
+            "type": "integer",
+            "minimum": 3,
+            "maximum": 30,
+            "description": "While delivery is queued or sent: seconds before the app should GET the flow again",
+        },
     ),
     "Flow": obj(
         ["flow_id", "type", "state", "expires_at"],

@@ -852,11 +852,19 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": "expires_at", "Enabled": True}
     if expiry_index:
-        attributes.append({"AttributeName": "expiry_bucket", "AttributeType": "S"})
+        attributes += [
+            {"AttributeName": "expiry_shard", "AttributeType": "S"},
+            {"AttributeName": "expires_at", "AttributeType": "N"},
+        ]
         props["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": "by_expiry",
-                "KeySchema": [{"AttributeName": "expiry_bucket", "KeyType": "HASH"}],
+                # a random shard per write (no hot key), then the expiry time: a cleanup
+                # run asks each shard for what expired before now
+                "KeySchema": [
+                    {"AttributeName": "expiry_shard", "KeyType": "HASH"},
+                    {"AttributeName": "expires_at", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ]

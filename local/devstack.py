@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from local.streams import StreamTail
+from local.write_log import WriteLog
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGION = "ap-southeast-3"
@@ -505,6 +506,17 @@ def _outbox_loop(emulator_port: int) -> None:
         time.sleep(OUTBOX_POLL_SECONDS)
 
 
+def _record_writes() -> WriteLog | None:
+    """With ``SANDI_WRITE_LOG=path``: count every key the app writes (the load test's hot keys)."""
+    if not os.environ.get("SANDI_WRITE_LOG"):
+        return None
+    from chalicelib import aws  # import order: after the environment is set
+
+    log = WriteLog()
+    aws.session().register("before-parameter-build.dynamodb", log.hook)
+    return log
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -522,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     prepare_environment(emulator.port)
     apply_stage_environment()
+    write_log = _record_writes()  # before any client exists: clients copy the session's hooks
     provision(emulator.port)
     emulator.inbox.on_new = ReceiptSimulator().schedule  # delivery receipts, as SES and SNS send them
 
@@ -545,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if write_log is not None:
+            write_log.dump(Path(os.environ["SANDI_WRITE_LOG"]))
         inbox_server.shutdown()
         emulator.stop()
         print("stopped", flush=True)

@@ -80,18 +80,36 @@ def send_limits(deps: Deps, outgoing: Outgoing) -> list[Limit]:
     ]
     per_client = s.sms_per_client_per_hour if outgoing.channel == "sms" else s.email_per_client_per_hour
     if s.client_limits_enabled and outgoing.client_ip:
-        client = f"client#{outgoing.channel}#" + keyed_hash(deps.keys.destination, "client", outgoing.client_ip)
-        found.append(Limit("client", client, per_client, 3600))
+        found.append(
+            limits.per_client(
+                deps.keys.destination,
+                f"client#{outgoing.channel}#",
+                outgoing.client_ip,
+                max_per_address=per_client,
+                window=3600,
+                ipv6_share=s.ipv6_share,
+            )
+        )
     if outgoing.channel == "sms":
         # SMS pumping walks number ranges: the number minus its last 4 digits is a range.
         prefix = "prefix#" + keyed_hash(deps.keys.destination, "prefix", outgoing.destination[:-4])
         found.append(Limit("prefix", prefix, s.sms_per_prefix_per_hour, 3600))
         if s.sms_budget_enabled:
-            found.append(Limit("budget", "budget#sms", s.sms_budget_per_hour, 3600))
+            found.append(
+                Limit("budget", "budget#sms", s.sms_budget_per_hour, 3600, shards=_shards(s, s.sms_budget_per_hour))
+            )
     elif s.email_budget_enabled:
         # Mass sign-ups to dead addresses would push SES's bounce rate to a sending pause.
-        found.append(Limit("budget", "budget#email", s.email_budget_per_hour, 3600))
+        found.append(
+            Limit("budget", "budget#email", s.email_budget_per_hour, 3600, shards=_shards(s, s.email_budget_per_hour))
+        )
     return found
+
+
+def _shards(settings: Any, budget: int) -> int:
+    """How many items a budget is split over: one per thousand an hour, up to the setting
+    (a smaller budget is written under once a second: never hot, and exact)."""
+    return int(max(1, min(settings.budget_shards, budget // 1000)))
 
 
 def first_reads(deps: Deps, claim: str, email: str) -> tuple[str | None, bool]:
@@ -363,7 +381,9 @@ def _undo_send(deps: Deps, before: FlowModel, sent: codes.Challenge, previous: c
     """Put the flow back as it was before a send the provider refused."""
     restore: list[Action] = [
         FlowModel.state.set(before.state),
-        *FlowModel.expiry_actions(before.expires_at.timestamp()),
+        # the expiry and its index shard exactly as they were (not a fresh draw)
+        FlowModel.expires_at.set(before.expires_at),
+        *([FlowModel.expiry_shard.set(before.expiry_shard)] if before.expiry_shard else []),
         FlowModel.updated_at.set(before.updated_at),
         FlowModel.data.set(flow_data(before)),
     ]

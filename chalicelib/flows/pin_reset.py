@@ -73,8 +73,16 @@ def _identity_limits(deps: Deps, nik_hash: str, client_ip: str) -> list[Limit]:
         )
     ]
     if s.client_limits_enabled and client_ip:
-        client = "identity#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
-        found.append(Limit("client", client, s.identity_attempts_per_client, 3600))
+        found.append(
+            limits.per_client(
+                deps.keys.destination,
+                "identity#client#",
+                client_ip,
+                max_per_address=s.identity_attempts_per_client,
+                window=3600,
+                ipv6_share=s.ipv6_share,
+            )
+        )
     return found
 
 

@@ -164,8 +164,16 @@ def _profile_limits(deps: Deps, flow_id: str, profile: dict[str, Any], client_ip
         Limit("kpj", "profile#kpj#" + keyed_hash(deps.keys.nik, "kpj", profile["kpj"]), per_value, hour, rolling=True),
     ]
     if s.client_limits_enabled and client_ip:
-        client = "profile#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
-        found.append(Limit("client", client, s.identity_attempts_per_client, hour))
+        found.append(
+            limits.per_client(
+                deps.keys.destination,
+                "profile#client#",
+                client_ip,
+                max_per_address=s.identity_attempts_per_client,
+                window=hour,
+                ipv6_share=s.ipv6_share,
+            )
+        )
     return found
 
 

@@ -10,6 +10,7 @@ voids every other session without listing them.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from chalicelib import audit, limits, metrics
@@ -22,7 +23,6 @@ from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
 from chalicelib.errors import ApiError
-from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
@@ -88,11 +88,25 @@ def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
     s = deps.settings
     if not (s.client_limits_enabled and client_ip):
         return []
-    client = "signin#client#" + keyed_hash(deps.keys.destination, "client", client_ip)
-    return [
-        Limit("client_minute", client + "#m", s.signin_per_client_per_minute, 60),
-        Limit("client_hour", client + "#h", s.signin_per_client_per_hour, 3600),
-    ]
+    minute = limits.per_client(
+        deps.keys.destination,
+        "signin#client#",
+        client_ip,
+        max_per_address=s.signin_per_client_per_minute,
+        window=60,
+        ipv6_share=s.ipv6_share,
+        name="client_minute",
+    )
+    hour = limits.per_client(
+        deps.keys.destination,
+        "signin#client#",
+        client_ip,
+        max_per_address=s.signin_per_client_per_hour,
+        window=3600,
+        ipv6_share=s.ipv6_share,
+        name="client_hour",
+    )
+    return [replace(minute, key=minute.key + "#m"), replace(hour, key=hour.key + "#h")]
 
 
 def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any] | WithStatus:

@@ -7,6 +7,8 @@ DynamoDB's TTL deletion lags by up to two days, so readers check it too.
 
 from __future__ import annotations
 
+import secrets
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -25,14 +27,17 @@ from chalicelib import aws
 from chalicelib.clock import to_datetime
 from chalicelib.config import Settings
 
-# Items that expire are indexed by the quarter hour they expire in, so the cleanup reads
-# only the buckets that are over, never the live part of a table.
-EXPIRY_BUCKET_SECONDS = 900
+# Items that expire are indexed by when they expire (``by_expiry``: a shard drawn at
+# random per write, then the expiry time), so the cleanup reads only what is over, shard
+# by shard, never the live part of a table; and since every new flow and every session
+# refresh writes the index, no index key takes more than 1/EXPIRY_SHARDS of them (a GSI
+# partition takes about 1,000 writes a second; a throttled index throttles its table).
+EXPIRY_SHARDS = 64
 
 
-def expiry_bucket(ts: float) -> str:
-    """The index key of the bucket an expiry time falls in."""
-    return str(int(ts // EXPIRY_BUCKET_SECONDS) * EXPIRY_BUCKET_SECONDS)
+def expiry_shard() -> str:
+    """The index shard an expiring write is filed under (drawn per write)."""
+    return str(secrets.randbelow(EXPIRY_SHARDS))
 
 
 def _expiry_index(name: str) -> GlobalSecondaryIndex:  # type: ignore[type-arg]
@@ -41,7 +46,8 @@ def _expiry_index(name: str) -> GlobalSecondaryIndex:  # type: ignore[type-arg]
             index_name = "by_expiry"
             projection = KeysOnlyProjection()
 
-        expiry_bucket = UnicodeAttribute(hash_key=True)
+        expiry_shard = UnicodeAttribute(hash_key=True)
+        expires_at = TTLAttribute(range_key=True)
 
     ExpiryIndex.__name__ = f"{name}ExpiryIndex"
     return ExpiryIndex()
@@ -65,23 +71,23 @@ class _Base(Model):
 
 
 class _Expiring(_Base):
-    """An item that expires: TTL on ``expires_at`` plus its cleanup bucket."""
+    """An item that expires: TTL on ``expires_at``, indexed by it under a random shard."""
 
     class Meta(_Base.Meta):
         abstract = True
 
     expires_at = TTLAttribute()
-    expiry_bucket = UnicodeAttribute(null=True)
+    expiry_shard = UnicodeAttribute(null=True)
 
     def expire_at(self, ts: float) -> None:
         """Set the expiry of an item about to be written whole."""
         self.expires_at = to_datetime(ts)
-        self.expiry_bucket = expiry_bucket(ts)
+        self.expiry_shard = expiry_shard()
 
     @classmethod
     def expiry_actions(cls, ts: float) -> list[Action]:
-        """Update actions that move the expiry (and the cleanup bucket with it)."""
-        return [cls.expires_at.set(to_datetime(ts)), cls.expiry_bucket.set(expiry_bucket(ts))]
+        """Update actions that move the expiry (and its index entry with it)."""
+        return [cls.expires_at.set(to_datetime(ts)), cls.expiry_shard.set(expiry_shard())]
 
 
 class AccountModel(_Base):

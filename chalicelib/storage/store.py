@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -40,6 +42,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
 
 _CONDITION_FAILED = ("ConditionalCheckFailedException", "ConditionalCheckFailed")
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BASE = 0.01  # seconds: 10, 20, 40, 80, 160 ms (each up to twice that, at random)
+
+
+def conflict_pause(attempt: int) -> float:
+    """How long to wait before retrying a transaction cancelled by a conflict (full jitter
+    on an exponential base, so racing requests spread out instead of colliding again)."""
+    base = CONFLICT_BASE * 2**attempt
+    return base + base * secrets.randbelow(1000) / 1000
 
 
 class Conflict(Exception):
@@ -100,8 +111,15 @@ class Txn:
         """Labels in the order DynamoDB reports cancellation reasons."""
         return [label for kind in self._KINDS for label, _ in self._ops[kind]]
 
-    def commit(self, connection: Any, attempts: int = 3) -> None:
-        """Run the transaction; raise Conflict with the labels of failed conditions."""
+    def commit(
+        self, connection: Any, attempts: int = CONFLICT_ATTEMPTS, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """Run the transaction; raise Conflict with the labels of failed conditions.
+
+        A transaction DynamoDB cancelled because another one touched an item at the same
+        moment (``TransactionConflict``) wrote nothing, so it is run again after a jittered,
+        exponentially growing pause (bounded: at most ``CONFLICT_ATTEMPTS`` tries, well
+        under half a second in all); nothing it counts can be counted twice."""
         for attempt in range(attempts):
             try:
                 with TransactWrite(connection=connection) as tw:
@@ -120,7 +138,8 @@ class Txn:
                     raise Conflict(failed) from exc
                 conflicted = any(r is not None and r.code == "TransactionConflict" for r in reasons)
                 if conflicted and attempt + 1 < attempts:
-                    continue  # another transaction touched an item; the next try sees its result
+                    sleep(conflict_pause(attempt))  # another transaction touched an item; the next try sees it
+                    continue
                 log.warning("dynamodb transaction failed: %s", exc.cause_response_code)
                 raise StorageUnavailable("transaction") from exc
             except PynamoDBException as exc:
