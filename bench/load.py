@@ -244,7 +244,7 @@ def _kind_of(key: str) -> str:
     if value.startswith("budget#"):
         return "#".join(parts[:2]) + ("#<shard>#<hour>" if len(parts) == 4 else "#<hour>")
     if "by_expiry" in key:
-        return "<quarter hour>#<shard>" if "#" in value else "<quarter hour>"
+        return "<one of 64 shards>" if value != "all" else "<one key for all>"
     return parts[0] + "#..."
 
 

@@ -254,7 +254,10 @@ def report(with_load: bool, runs: int) -> str:
             f"{load['tables']['accounts']} accounts, {load['tables']['orphaned_claims']} orphaned claims, "
             f"{load['tables']['accounts_without_4_claims']} accounts without their four claims, "
             f"{load['tables']['duplicated_niks']} duplicated NIKs; the most messages any one address or number "
-            f"received: {load['most_to_one']} (cap: 10 per 24 h).",
+            f"received: {load['most_to_one']} (cap: 10 per 24 h). Hot keys (national budgets on): of "
+            f"{load['writes']:,} writes, the hottest key that is not one member's own is {load['hot_key']} with "
+            f"{load['hot_share']:.2%} (limit 1%; with one budget item and one index key, as before issue 26: "
+            f"{load['unsharded_key']} at {load['unsharded_share']:.2%}). Writes by table: {load['writes_by_table']}.",
             "",
             _table(
                 ["", "first minute", "last minute"],
