@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.storage.models import AccountModel
+from tests.actions import forgot_pin_to_new_pin
 from tests.conftest import Api, FakeClock, Journey, Member, Outbox, code_in, person
 
 WRONG = "Salah-Sekali-1"
@@ -161,17 +162,7 @@ def test_common_pins_are_refused(api: Api, member: Member, pin: str) -> None:
     assert answer.status == 422 and answer.body["error"]["details"]["fields"]["pin"] == ["too_common"]
 
 
-def _to_new_pin(api: Api, member: Member, outbox: Outbox) -> str:
-    """A forgot-PIN flow driven to its new-PIN step (by email)."""
-    who = member.who
-    flow_id = str(
-        api.post("/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}).body[
-            "flow_id"
-        ]
-    )
-    api.post(f"/v1/pin-resets/{flow_id}/send", {"channel": "email"})
-    assert api.post(f"/v1/pin-resets/{flow_id}/verify", {"code": outbox.email_code(who.email)}).status == 200
-    return flow_id
+_to_new_pin = forgot_pin_to_new_pin
 
 
 def test_forgot_pin_refuses_common_pins_too(api: Api, member: Member, outbox: Outbox) -> None:

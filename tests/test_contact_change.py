@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.actions import start_contact_change as start
+from tests.actions import verify_contact_change as verify
 from tests.conftest import Api, Journey, Member, Outbox, person
-
-
-def start(api: Api, member: Member, kind: str, value: str):  # type: ignore[no-untyped-def]
-    return api.post(f"/v1/me/{kind}", {kind: value, "password": member.who.password}, headers=member.auth())
-
-
-def verify(api: Api, member: Member, kind: str, flow_id: str, code: str):  # type: ignore[no-untyped-def]
-    return api.post(f"/v1/me/{kind}/{flow_id}/verify", {"code": code}, headers=member.auth())
 
 
 def test_phone_change_frees_the_old_number_at_once(api: Api, member: Member, outbox: Outbox, journey: Journey) -> None:

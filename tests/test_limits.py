@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.actions import forgot_email as recover
 from tests.conftest import Api, FakeClock, Outbox
-
-RECOVER = "/v1/email-recoveries"
-
-
-def recover(api: Api, phone: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return api.post(RECOVER, {"phone": phone}, headers=headers)
 
 
 @pytest.mark.settings(sms_per_prefix_per_hour=2)

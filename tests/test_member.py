@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from chalicelib.storage.models import ALL_MODELS
+from tests.actions import body_of, sign_in
 from tests.conftest import REGION, Api, FakeClock, Journey, LocalStack, Member, Outbox, person
 from tests.stack_client import StackClient
 
@@ -18,10 +19,7 @@ IPHONE = "Sandi/2.3.1 (iPhone; iOS 17.2; Scale/3.00)"
 
 
 def _sign_in(api: Api, member: Member, agent: str) -> dict[str, Any]:
-    body = {"login": member.who.email, "password": member.who.password}
-    answer = api.post("/v1/sessions", body, headers={"User-Agent": agent})
-    assert answer.status == 201
-    return dict(answer.body)
+    return body_of(sign_in(api, member.who.email, user_agent=agent, password=member.who.password))
 
 
 # --- devices -----------------------------------------------------------------------------

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.actions import PIN_RESETS as BASE
+from tests.actions import identity
 from tests.conftest import Api, FakeClock, Member, Outbox
-
-BASE = "/v1/pin-resets"
-
-
-def identity(member: Member, **changes: str) -> dict[str, str]:
-    who = member.who
-    return {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date, **changes}
 
 
 def test_identity_match_offers_masked_channels(api: Api, member: Member) -> None:

@@ -114,10 +114,7 @@ def test_a_receipt_for_an_unknown_destination_changes_nothing(api: Api, clock: F
 
 
 def _to_phone_step(journey: Journey, api: Api, who: Any) -> str:
-    flow_id = journey.to_profile(who)
-    assert api.put(f"/v1/registrations/{flow_id}/profile", who.profile()).status == 200
-    assert api.post(f"/v1/registrations/{flow_id}/phone", {"phone": who.phone}).status == 200
-    return f"/v1/registrations/{flow_id}"
+    return f"/v1/registrations/{journey.to_phone_verification(who)}"
 
 
 def test_an_sms_to_an_inactive_number_fails_as_unreachable(api: Api, journey: Journey, clock: FakeClock) -> None:

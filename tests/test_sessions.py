@@ -14,14 +14,9 @@ from hypothesis import strategies as st
 from chalicelib.deps import Deps
 from chalicelib.passwords import SecretHasher
 from chalicelib.storage.models import AccountModel
+from tests.actions import SESSIONS, set_pin, sign_in
+from tests.actions import change_password as change
 from tests.conftest import Api, FakeClock, Member, Outbox
-
-SESSIONS = "/v1/sessions"
-
-
-def sign_in(api: Api, login: str, **secret: str):  # type: ignore[no-untyped-def]
-    return api.post(SESSIONS, {"login": login, **secret})
-
 
 # --- signing in --------------------------------------------------------------------------
 
@@ -99,11 +94,6 @@ def test_a_success_resets_the_count(api: Api, member: Member) -> None:
 
 
 # --- PIN ---------------------------------------------------------------------------------
-
-
-def set_pin(api: Api, member: Member, pin: str, confirmation: str | None = None, password: str | None = None):  # type: ignore[no-untyped-def]
-    body = {"pin": pin, "pin_confirmation": confirmation or pin, "password": password or member.who.password}
-    return api.put("/v1/me/pin", body, headers=member.auth())
 
 
 def test_set_pin_then_sign_in_with_it(api: Api, member: Member) -> None:
@@ -222,11 +212,6 @@ def test_sign_out_refuses_the_access_and_refresh_tokens(api: Api, member: Member
 
 
 # --- password ----------------------------------------------------------------------------
-
-
-def change(api: Api, member: Member, current: str, new: str, confirmation: str | None = None):  # type: ignore[no-untyped-def]
-    body = {"current_password": current, "password": new, "password_confirmation": confirmation or new}
-    return api.put("/v1/me/password", body, headers=member.auth())
 
 
 def test_change_password_ends_other_sessions_and_tells_the_owner(api: Api, member: Member, outbox: Outbox) -> None:
