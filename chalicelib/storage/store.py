@@ -238,16 +238,16 @@ class Store:
     # --- reads -------------------------------------------------------------------
 
     @staticmethod
-    def _get(model: type[M], key: str) -> M | None:
+    def _get(model: type[M], key: str, attributes: list[str] | None = None) -> M | None:
         try:
-            return model.get(key, consistent_read=True)
+            return model.get(key, consistent_read=True, attributes_to_get=attributes)
         except model.DoesNotExist:
             return None
 
     @_guard
-    def get(self, model: type[M], key: str) -> M | None:
-        """One item by key, strongly consistent, or None."""
-        return self._get(model, key)
+    def get(self, model: type[M], key: str, attributes: list[str] | None = None) -> M | None:
+        """One item by key, strongly consistent, or None (only ``attributes`` if given)."""
+        return self._get(model, key, attributes)
 
     @_guard
     def get_many(self, *keys: tuple[type[Model], str]) -> list[Any]:
