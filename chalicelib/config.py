@@ -61,6 +61,9 @@ class Settings:
     # registration's profile step answers whether a NIK/KPJ has an account: bounded like forgot-PIN
     profile_attempts_per_flow: int = 5
     profile_attempts_per_value: int = 5
+    # the phone step answers 409 for a member's number: numbers per flow and per client address
+    phone_numbers_per_flow: int = 5
+    phone_numbers_per_client: int = 20
     # sign-in throttle per client address (counted before the check; off locally)
     signin_per_client_per_minute: int = 300
     signin_per_client_per_hour: int = 3000

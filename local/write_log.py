@@ -28,7 +28,16 @@ HASH_KEYS = {
     "outbox": "message_id",
 }
 MEMBER_TABLES = {"accounts", "claims", "flows", "sessions", "suppressions", "outbox"}
-MEMBER_COUNTERS = ("dest#", "receipt#", "login#", "profile#flow#", "profile#nik#", "profile#kpj#", "identity#nik#")
+MEMBER_COUNTERS = (
+    "dest#",
+    "receipt#",
+    "login#",
+    "profile#flow#",
+    "profile#nik#",
+    "profile#kpj#",
+    "identity#nik#",
+    "phone#flow#",
+)
 MEMBER_SUBJECTS = ("account#", "flow#", "login#")
 _ASSIGN = re.compile(r"(#\w+)\s*=\s*(:\w+)")
 

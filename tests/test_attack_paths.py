@@ -284,3 +284,27 @@ def test_an_internationalized_address_signs_in_as_it_was_registered(api: Api, jo
     for login in ("budi@xn--bcher-kva.de", "budi@bücher.de", "BUDI@XN--BCHER-KVA.DE"):
         answer = api.post("/v1/sessions", {"login": login, "password": who.password})
         assert answer.status == 201, login
+
+
+# --- the phone step is not a directory of members' numbers (API.md, registration) ------------
+
+
+def test_the_phone_step_counts_registered_and_free_numbers_alike(api: Api, journey: Journey, member_factory) -> None:  # type: ignore[no-untyped-def]
+    taken = [member_factory(40 + n).who.phone for n in range(4)]
+    flow = journey.to_phone(person(50))
+    answers = [api.post(f"/v1/registrations/{flow}/phone", {"phone": phone}) for phone in taken]
+    assert [a.status for a in answers] == [409] * 4  # a member's number: 409, and counted
+    fifth = api.post(f"/v1/registrations/{flow}/phone", {"phone": person(50).phone})
+    assert fifth.status == 200  # the fifth number of the flow, a free one: a code goes out
+    sixth = api.post(f"/v1/registrations/{flow}/phone", {"phone": member_factory(45).who.phone})
+    assert sixth.status == 429 and sixth.code == "rate_limited"  # no more numbers from this flow
+
+
+@pytest.mark.settings(client_limits_enabled=1, phone_numbers_per_client=4)
+def test_the_phone_step_counts_per_client_address(api: Api, journey: Journey, member: Member) -> None:
+    # the member's own registration used the step once from this address: three are left
+    flows = [journey.to_phone(person(60 + n)) for n in range(2)]
+    statuses = [api.post(f"/v1/registrations/{flows[0]}/phone", {"phone": member.who.phone}).status for _ in range(2)]
+    statuses.append(api.post(f"/v1/registrations/{flows[1]}/phone", {"phone": member.who.phone}).status)
+    statuses.append(api.post(f"/v1/registrations/{flows[1]}/phone", {"phone": person(61).phone}).status)
+    assert statuses == [409, 409, 409, 429]  # across flows, both answers, then refused

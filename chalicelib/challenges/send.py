@@ -10,7 +10,7 @@ nothing was consumed.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -161,6 +161,7 @@ def _write_and_send(
     now: float,
     subject: str,
     flow_id: str,
+    extra_limits: Sequence[Limit] = (),
 ) -> codes.Challenge:
     """Store a challenge under the send limits, then send it; the challenge as stored.
 
@@ -189,7 +190,8 @@ def _write_and_send(
     else:
         receipt = receipts.index_send(deps, outgoing.channel, outgoing.destination, flow_id, challenge.code_id, now)
     try:
-        taken = limits.commit_within(deps.store, build, send_limits(deps, outgoing), now, after=receipt)
+        counted = [*send_limits(deps, outgoing), *extra_limits]
+        taken = limits.commit_within(deps.store, build, counted, now, after=receipt)
     except Conflict as exc:
         if exc.labels != {"suppressed"}:
             raise
@@ -308,8 +310,10 @@ def send_code(
     lifetime: int,
     data: dict[str, Any] | None = None,
     in_same_txn: Callable[[Txn], None] | None = None,
+    extra_limits: Sequence[Limit] = (),
 ) -> FlowModel:
     """Send a new code on an existing flow: a first send for this step, or a resend.
+    ``extra_limits`` are counted with the send's own (the step's limits: one transaction).
 
     A resend (a code is already outstanding) obeys the cooldown and the per-flow cap;
     every send obeys the destination's rolling cap. The old code stops working.
@@ -360,6 +364,7 @@ def send_code(
             now=now,
             subject=subject,
             flow_id=flow.flow_id,
+            extra_limits=extra_limits,
         )
     except Conflict as exc:
         if "contact" in exc.labels:

@@ -228,7 +228,10 @@ def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_
     flow = check_flow(flow, FLOW_TYPE, now)
     allowed = (PHONE, PHONE_VERIFICATION)  # a mistyped number may be replaced (resend rules apply)
     require_state(flow, *allowed)
+    counted = _phone_limits(deps, flow_id, client_ip)
     if owner is not None:
+        # counted like a send: the step is not a directory of members' numbers
+        limits.commit_within(deps.store, lambda txn: None, counted, now)
         raise ApiError("phone_registered")
     data = {**flow_data(flow), "phone": phone}
     flow = send_code(
@@ -241,8 +244,29 @@ def set_phone(deps: Deps, flow_id: str, body: dict[str, Any], lang: str, client_
         to_state=PHONE_VERIFICATION,
         lifetime=_lifetime(deps),
         data=data,
+        extra_limits=counted,
     )
     return flow_view(deps, flow)
+
+
+def _phone_limits(deps: Deps, flow_id: str, client_ip: str) -> list[Limit]:
+    """The phone step's own limits, counted on both of its answers (a code sent, or ``409
+    phone_registered``): 5 numbers per flow, 20 per client address an hour."""
+    s = deps.settings
+    found = [Limit("phone_flow", f"phone#flow#{flow_id}", s.phone_numbers_per_flow, _lifetime(deps), rolling=True)]
+    if s.client_limits_enabled and client_ip:
+        found.append(
+            limits.per_client(
+                deps.keys.destination,
+                "phone#client#",
+                client_ip,
+                max_per_address=s.phone_numbers_per_client,
+                window=3600,
+                ipv6_share=s.ipv6_share,
+                name="phone_client",
+            )
+        )
+    return found
 
 
 def verify_phone(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
