@@ -3,7 +3,9 @@
 ``POST /v1/email-recoveries`` for a member's number and for a number with no account,
 interleaved (member, stranger, member, ...) over HTTP against the local stack, as a
 stranger with a list of numbers would measure. The send caps are lifted for the run
-(the same two numbers are asked many times); everything else is the stage's own. The
+(the same two numbers are asked many times) and the outbox sender runs after the
+measurement (in AWS it is another function, not a thread beside the API); everything
+else is the stage's own. The
 noise is run-to-run: the p50 of one path over the first half of the run against the
 second half. ``python -m bench.forgot_email_timing``.
 """
@@ -17,7 +19,14 @@ from typing import Any
 
 PATHS = ("member's number", "stranger's number")
 RESOLUTION_MS = 0.5
-LIFTED = {"SANDI_MAX_SENDS_PER_DESTINATION": "100000", "SANDI_SMS_PER_PREFIX_PER_HOUR": "100000"}
+LIFTED = {
+    "SANDI_MAX_SENDS_PER_DESTINATION": "100000",
+    "SANDI_SMS_PER_PREFIX_PER_HOUR": "100000",
+    # In AWS the outbox sender is another function; in the dev stack it is a thread of the
+    # same process, whose work after a member's request (the SMS) would slow whichever
+    # request comes next. It runs after the measurement here.
+    "SANDI_OUTBOX_POLL_SECONDS": "3600",
+}
 
 
 def summarize(samples: dict[str, list[float]]) -> dict[str, Any]:

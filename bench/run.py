@@ -208,7 +208,8 @@ def report(with_load: bool, runs: int) -> str:
         "## Forgot-email timing",
         "",
         "`POST /v1/email-recoveries` for a member's number and a stranger's, interleaved, over HTTP against the local "
-        "stack (send caps lifted for the run). Since issue 28 the request writes one outbox item on both paths, "
+        "stack (send caps lifted for the run; the dev stack's outbox sender, another function in AWS, runs after "
+        "the measurement). Since issue 28 the request writes one outbox item on both paths, "
         "never calls SNS, and reads only the four account attributes it needs (a member's whole account took ~4 ms "
         "longer to read and decode than a miss); before, a member's number also waited for SNS's Publish "
         "(measured then: member 64.0 ms, stranger 59.9 ms, a 4.0 ms gap against 0.2 ms of noise).",
