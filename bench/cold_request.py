@@ -171,22 +171,23 @@ def _summary(app_runs: list[dict[str, Any]], floor_runs: list[dict[str, Any]], c
     def med(rows: list[dict[str, Any]], key: str) -> float:
         return float(statistics.median(r[key] for r in rows))
 
-    def drift(rows: list[dict[str, Any]], key: str) -> float:
-        """One side's run-to-run noise: first half against second half, relative."""
-        values = [r[key] for r in rows]
-        half = len(values) // 2
-        return abs(statistics.median(values[:half]) - statistics.median(values[half:])) / statistics.median(values)
+    def paired(key: Any) -> list[float]:
+        """Each app run against the floor run made right after it: the machine's drift
+        (a virtual machine's neighbours, its clock) hits both sides of a pair alike."""
+        return [key(a) / key(f) for a, f in zip(app_runs, floor_runs, strict=True)]
 
     app_ms, floor_ms = med(app_runs, "wall_ms"), med(floor_runs, "wall_ms")
-    inside_app = float(statistics.median(r["import_ms"] + r["request_ms"] for r in app_runs))
-    inside_floor = float(statistics.median(r["import_ms"] + r["request_ms"] for r in floor_runs))
-    ratio = app_ms / floor_ms
+    outside = paired(lambda r: r["wall_ms"])
+    inside = paired(lambda r: r["import_ms"] + r["request_ms"])
+    half = len(outside) // 2
+    ratio = float(statistics.median(outside))
     return {
         "app_ms": app_ms,
         "floor_ms": floor_ms,
         "ratio": ratio,
-        "inside_ratio": inside_app / inside_floor,
-        "noise": ratio * (drift(app_runs, "wall_ms") + drift(floor_runs, "wall_ms")),
+        "inside_ratio": float(statistics.median(inside)),
+        # the paired ratio's own run-to-run noise: first half of the runs against the second
+        "noise": abs(statistics.median(outside[:half]) - statistics.median(outside[half:])),
         "gc_ms": med(app_runs, "gc_ms"),
         "app_mib": med(app_runs, "peak_mib"),
         "floor_mib": med(floor_runs, "peak_mib"),
