@@ -125,9 +125,9 @@ def report(with_load: bool, runs: int) -> str:
         "(recorded from the app, then replayed) with plain boto3 through one session; the sign-in floor also "
         "verifies one argon2id hash. 15 fresh processes each, app and floor interleaved; the ratio is the median of "
         "the 15 pairs' own ratios (a pair runs back to back, so the machine's drift hits both sides alike); "
-        "neither side pays an interpreter shutdown (a container is not torn down after its first request). The app's sources "
-        "are compiled first, as the package ships them (`make package` adds the `.pyc` files). Before issue 11 "
-        "(as the issue measured it, registration start): 0.90 s against 0.49 s, 1.85x.",
+        "neither side pays an interpreter shutdown (a container is not torn down after its first request). "
+        "The app's sources are compiled first, as the package ships them (`make package` adds the `.pyc` files). "
+        "Before issue 11 (as the issue measured it, registration start): 0.90 s against 0.49 s, 1.85x.",
         "",
         cold_request.table(cold),
         "",
