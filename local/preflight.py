@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 ROOT = Path(__file__).resolve().parent.parent
 UNRESERVED_MINIMUM = 100  # Lambda keeps this much of the account's concurrency unreserved
@@ -296,8 +296,7 @@ def _guarded(name: str, check: Callable[[], Step | list[Step]]) -> list[Step]:
     try:
         result = check()
     except (ClientError, BotoCoreError) as exc:
-        why = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-        return [Step(name, False, f"could not check ({why}): the deploying role needs read access to it")]
+        return [Step(name, False, _why_not(exc))]
     return result if isinstance(result, list) else [result]
 
 
@@ -305,8 +304,15 @@ def _stack_or_error(aws: Clients, stage: str, region: str) -> tuple[Step, bool]:
     try:
         return stack_state(aws, stage, region)
     except (ClientError, BotoCoreError) as exc:
-        why = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-        return Step("stack", False, f"could not check ({why})"), True
+        return Step("stack", False, _why_not(exc)), True
+
+
+def _why_not(exc: Exception) -> str:
+    """Why a check could not ask AWS, and what to do about it."""
+    if isinstance(exc, NoCredentialsError):
+        return "could not check: no AWS credentials (set AWS_PROFILE, or run where the deploying role is)"
+    why = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    return f"could not check ({why}): the deploying role needs read access to it"
 
 
 def report(steps: list[Step]) -> str:

@@ -239,3 +239,20 @@ def test_the_command_prints_a_table_and_fails_until_ready(account: Account, caps
     assert preflight.main(["--stage", "dev", "--bucket", "none", "--sender", "no-reply@x.example"], aws=account) == 1
     out = capsys.readouterr().out
     assert "TODO" in out and "not ready" in out and "placeholder" in out
+
+
+def test_no_credentials_is_said_plainly() -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    def aws(service: str) -> Any:
+        class Client:
+            def __getattr__(self, name: str) -> Any:
+                def call(**kwargs: Any) -> Any:
+                    raise NoCredentialsError()
+
+                return call
+
+        return Client()
+
+    steps = {s.name: s for s in preflight.run(aws, stage="dev", region=REGION, bucket_name="b", sender="a@b.co.id")}
+    assert "no AWS credentials" in steps["region enabled"].say and "no AWS credentials" in steps["stack"].say
