@@ -14,9 +14,10 @@ import ipaddress
 import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib import metrics
+from chalicelib.config import Settings
 from chalicelib.errors import retry_after
 from chalicelib.keys import keyed_hash
 from chalicelib.storage.store import Conflict, Store, Txn
@@ -89,6 +90,33 @@ def address_group(client_ip: str) -> tuple[str, bool]:
             return str(address.ipv4_mapped), False
         return str(ipaddress.ip_network(f"{address}/64", strict=False)), True
     return str(address), False
+
+
+def for_client(
+    settings: Settings,
+    key: bytes,
+    prefix: str,
+    client_ip: str,
+    *,
+    max_per_address: int,
+    window: int,
+    name: str = "client",
+    suffix: str = "",
+) -> list[Limit]:
+    """The limit on the asking client (``per_client``), or none where client limits are
+    off (the local stage: every client is 127.0.0.1) or the address is unknown."""
+    if not (settings.client_limits_enabled and client_ip):
+        return []
+    limit = per_client(
+        key,
+        prefix,
+        client_ip,
+        max_per_address=max_per_address,
+        window=window,
+        ipv6_share=settings.ipv6_share,
+        name=name,
+    )
+    return [replace(limit, key=limit.key + suffix)]
 
 
 def per_client(

@@ -79,17 +79,14 @@ def send_limits(deps: Deps, outgoing: Outgoing) -> list[Limit]:
         )
     ]
     per_client = s.sms_per_client_per_hour if outgoing.channel == "sms" else s.email_per_client_per_hour
-    if s.client_limits_enabled and outgoing.client_ip:
-        found.append(
-            limits.per_client(
-                deps.keys.destination,
-                f"client#{outgoing.channel}#",
-                outgoing.client_ip,
-                max_per_address=per_client,
-                window=3600,
-                ipv6_share=s.ipv6_share,
-            )
-        )
+    found += limits.for_client(
+        s,
+        deps.keys.destination,
+        f"client#{outgoing.channel}#",
+        outgoing.client_ip,
+        max_per_address=per_client,
+        window=3600,
+    )
     if outgoing.channel == "sms":
         # SMS pumping walks number ranges: the number minus its last 4 digits is a range.
         prefix = "prefix#" + keyed_hash(deps.keys.destination, "prefix", outgoing.destination[:-4])

@@ -72,17 +72,14 @@ def _identity_limits(deps: Deps, nik_hash: str, client_ip: str) -> list[Limit]:
             rolling=True,
         )
     ]
-    if s.client_limits_enabled and client_ip:
-        found.append(
-            limits.per_client(
-                deps.keys.destination,
-                "identity#client#",
-                client_ip,
-                max_per_address=s.identity_attempts_per_client,
-                window=3600,
-                ipv6_share=s.ipv6_share,
-            )
-        )
+    found += limits.for_client(
+        s,
+        deps.keys.destination,
+        "identity#client#",
+        client_ip,
+        max_per_address=s.identity_attempts_per_client,
+        window=3600,
+    )
     return found
 
 

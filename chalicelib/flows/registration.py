@@ -163,17 +163,14 @@ def _profile_limits(deps: Deps, flow_id: str, profile: dict[str, Any], client_ip
         ),
         Limit("kpj", "profile#kpj#" + keyed_hash(deps.keys.nik, "kpj", profile["kpj"]), per_value, hour, rolling=True),
     ]
-    if s.client_limits_enabled and client_ip:
-        found.append(
-            limits.per_client(
-                deps.keys.destination,
-                "profile#client#",
-                client_ip,
-                max_per_address=s.identity_attempts_per_client,
-                window=hour,
-                ipv6_share=s.ipv6_share,
-            )
-        )
+    found += limits.for_client(
+        s,
+        deps.keys.destination,
+        "profile#client#",
+        client_ip,
+        max_per_address=s.identity_attempts_per_client,
+        window=hour,
+    )
     return found
 
 
@@ -254,18 +251,15 @@ def _phone_limits(deps: Deps, flow_id: str, client_ip: str) -> list[Limit]:
     phone_registered``): 5 numbers per flow, 20 per client address an hour."""
     s = deps.settings
     found = [Limit("phone_flow", f"phone#flow#{flow_id}", s.phone_numbers_per_flow, _lifetime(deps), rolling=True)]
-    if s.client_limits_enabled and client_ip:
-        found.append(
-            limits.per_client(
-                deps.keys.destination,
-                "phone#client#",
-                client_ip,
-                max_per_address=s.phone_numbers_per_client,
-                window=3600,
-                ipv6_share=s.ipv6_share,
-                name="phone_client",
-            )
-        )
+    found += limits.for_client(
+        s,
+        deps.keys.destination,
+        "phone#client#",
+        client_ip,
+        max_per_address=s.phone_numbers_per_client,
+        window=3600,
+        name="phone_client",
+    )
     return found
 
 

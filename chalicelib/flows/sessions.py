@@ -10,7 +10,6 @@ voids every other session without listing them.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from chalicelib import audit, limits, metrics
@@ -85,28 +84,23 @@ def _credentials(body: dict[str, Any]) -> tuple[str, SecretKind, str]:
 
 def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
     """The sign-in throttle of one client address (every attempt counts, before the check)."""
-    s = deps.settings
-    if not (s.client_limits_enabled and client_ip):
-        return []
-    minute = limits.per_client(
-        deps.keys.destination,
-        "signin#client#",
-        client_ip,
-        max_per_address=s.signin_per_client_per_minute,
-        window=60,
-        ipv6_share=s.ipv6_share,
-        name="client_minute",
-    )
-    hour = limits.per_client(
-        deps.keys.destination,
-        "signin#client#",
-        client_ip,
-        max_per_address=s.signin_per_client_per_hour,
-        window=3600,
-        ipv6_share=s.ipv6_share,
-        name="client_hour",
-    )
-    return [replace(minute, key=minute.key + "#m"), replace(hour, key=hour.key + "#h")]
+    s, key = deps.settings, deps.keys.destination
+    per_minute, per_hour = s.signin_per_client_per_minute, s.signin_per_client_per_hour
+    return [
+        *limits.for_client(
+            s,
+            key,
+            "signin#client#",
+            client_ip,
+            max_per_address=per_minute,
+            window=60,
+            name="client_minute",
+            suffix="#m",
+        ),
+        *limits.for_client(
+            s, key, "signin#client#", client_ip, max_per_address=per_hour, window=3600, name="client_hour", suffix="#h"
+        ),
+    ]
 
 
 def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any] | WithStatus:

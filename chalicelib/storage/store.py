@@ -264,29 +264,26 @@ class Store:
 
     # --- flows -------------------------------------------------------------------
 
-    @_guard
-    def update_flow(self, flow_id: str, actions: list[Action], condition: Condition) -> FlowModel:
-        """A conditional update of one flow; returns the item as written."""
-        flow = FlowModel(flow_id)
-        try:
-            flow.update(actions=actions, condition=condition)
-        except PynamoDBException as exc:
-            if exc.cause_response_code in _CONDITION_FAILED:
-                raise Conflict({"flow"}) from exc
-            raise
-        return flow
-
-    @_guard
-    def update_outbox(self, message_id: str, actions: list[Action], condition: Condition) -> OutboxModel:
-        """A conditional update of one outbox message (its claim and its outcome)."""
-        item = OutboxModel(message_id)
+    @staticmethod
+    def _update(item: M, label: str, actions: list[Action], condition: Condition) -> M:
+        """A conditional update of one item; ``Conflict({label})`` if the condition failed."""
         try:
             item.update(actions=actions, condition=condition)
         except PynamoDBException as exc:
             if exc.cause_response_code in _CONDITION_FAILED:
-                raise Conflict({"outbox"}) from exc
+                raise Conflict({label}) from exc
             raise
         return item
+
+    @_guard
+    def update_flow(self, flow_id: str, actions: list[Action], condition: Condition) -> FlowModel:
+        """A conditional update of one flow; returns the item as written."""
+        return self._update(FlowModel(flow_id), "flow", actions, condition)
+
+    @_guard
+    def update_outbox(self, message_id: str, actions: list[Action], condition: Condition) -> OutboxModel:
+        """A conditional update of one outbox message (its claim and its outcome)."""
+        return self._update(OutboxModel(message_id), "outbox", actions, condition)
 
     @_guard
     def delete_flow(self, flow_id: str, condition: Condition | None = None) -> None:
