@@ -274,8 +274,8 @@ def parse_code(value: Any) -> str:
 
 # --- secrets -------------------------------------------------------------------
 
-# The most common passwords that would otherwise pass the composition rules, plus
-# the local favourites seen in Indonesian password leaks. Compared case-insensitively.
+# Local favourites seen in Indonesian password leaks, on top of the shipped breached
+# list (chalicelib/breached.py). Compared case-insensitively.
 COMMON_PASSWORDS = frozenset(
     p.lower()
     for p in """
@@ -296,18 +296,14 @@ Internet1 Samsung123 Iphone123 Google123 Facebook1 Mobile123 Android1 Secret123
 
 
 def password_problems(password: str, email: str, full_name: str) -> list[str]:
-    """Reason codes for a password that breaks the policy (NIK is checked by the caller)."""
+    """Reason codes for a new password (the NIK is checked by the caller): any 8 to 128
+    characters, not the email or the name, and not a breached password (no composition
+    rules: ASVS 5.0 6.2.5, NIST SP 800-63B)."""
     reasons: list[str] = []
     if len(password) < 8:
         reasons.append("too_short")
     if len(password) > 128:
         reasons.append("too_long")
-    if not any(c.isupper() for c in password):
-        reasons.append("missing_uppercase")
-    if not any(c.islower() for c in password):
-        reasons.append("missing_lowercase")
-    if not any(c.isdigit() for c in password):
-        reasons.append("missing_digit")
     folded = password.casefold()
     local_part = email.split("@", 1)[0].casefold()
     name = name_key(full_name)
@@ -317,9 +313,15 @@ def password_problems(password: str, email: str, full_name: str) -> list[str]:
         or (len(name) >= 4 and name in "".join(folded.split()))
     ):
         reasons.append("contains_personal_data")
-    if folded in COMMON_PASSWORDS:
-        reasons.append("too_common")
+    if 8 <= len(password) <= 128 and (folded in COMMON_PASSWORDS or _breached(password)):
+        reasons.append("breached")
     return reasons
+
+
+def _breached(password: str) -> bool:
+    from chalicelib import breached  # cold start: the list is read only by steps that set a password
+
+    return breached.is_breached(password)
 
 
 def digit_runs(text: str, length: int) -> list[str]:
