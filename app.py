@@ -210,10 +210,10 @@ def me_session_delete(call: Call) -> Any:
     return flows.member.revoke_session(call.deps, call.member, call["session_id"])
 
 
-@route("/v1/me/export", "GET", member=True)
+@route("/v1/me/export", "POST", member=True)
 def me_export(call: Call) -> Any:
     """Everything stored about the member."""
-    return flows.member.export(call.deps, call.member)
+    return flows.member.export(call.deps, call.member, call.body)
 
 
 @route("/v1/me", "DELETE", 204, member=True)

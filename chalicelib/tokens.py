@@ -52,7 +52,7 @@ def _mac(key: bytes, signing_input: str) -> bytes:
 
 
 def _sign(
-    key: bytes, issuer: str, subject: str, extra: dict[str, str], now: float, ttl: int, kid: str | None = None
+    key: bytes, issuer: str, subject: str, extra: dict[str, Any], now: float, ttl: int, kid: str | None = None
 ) -> str:
     """A compact JWS (RFC 7515) with HMAC-SHA256: what PyJWT writes for HS256.
 
@@ -125,11 +125,20 @@ def _verify(
 
 
 def issue_access_token(
-    key: bytes, issuer: str, audience: str, account_id: str, session_id: str, now: float, ttl: int, kid: str = ""
+    key: bytes,
+    issuer: str,
+    audience: str,
+    account_id: str,
+    session_id: str,
+    now: float,
+    ttl: int,
+    kid: str = "",
+    amr: list[str] | None = None,
 ) -> str:
-    """A signed, short-lived access token naming the account and the session (and the
-    signing version, ``kid``)."""
-    return _sign(key, issuer, account_id, {"sid": session_id, "aud": audience}, now, ttl, kid or None)
+    """A signed, short-lived access token naming the account, the session, how that
+    session signed in (``amr``, RFC 8176) and the signing version (``kid``)."""
+    extra: dict[str, Any] = {"sid": session_id, "aud": audience, **({"amr": list(amr)} if amr else {})}
+    return _sign(key, issuer, account_id, extra, now, ttl, kid or None)
 
 
 def token_kid(token: str) -> str | None:

@@ -114,6 +114,7 @@ def session_view(session: SessionModel, current_id: str) -> dict[str, Any]:
         "last_used_at": rfc3339(session.last_used_at or session.created_at),
         "device": session.device or "Unknown device",
         "current": session.session_id == current_id,
+        "amr": list(session.amr or []),
     }
 
 

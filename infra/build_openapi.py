@@ -21,6 +21,7 @@ PHONE = {"type": "string", "maxLength": 24, "examples": ["081234567890", "+62 81
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128, "examples": ["Kuat-Sekali-9"]}
 DATE = {"type": "string", "format": "date", "examples": ["1990-05-17"]}
 NIK = {"type": "string", "pattern": "^[0-9]{16}$", "examples": ["3174011705900001"]}
+AMR = {"type": "array", "items": {"type": "string", "enum": ["pwd", "pin", "otp", "mfa", "user", "hwk", "swk"]}}
 REASON = {"type": "string", "minLength": 3, "maxLength": 500}
 
 
@@ -140,12 +141,13 @@ SCHEMAS: dict[str, Any] = {
         recovery_codes={"type": "array", "items": STR, "minItems": 10, "maxItems": 10},
     ),
     "Device": obj(
-        ["session_id", "created_at", "last_used_at", "device", "current"],
+        ["session_id", "created_at", "last_used_at", "device", "current", "amr"],
         session_id=STR,
         created_at=STR,
         last_used_at=STR,
         device={"type": "string", "description": "A short description from the User-Agent at sign-in"},
         current={"type": "boolean", "description": "The session this request was made with"},
+        amr={**AMR, "description": "How the session signed in (RFC 8176)"},
     ),
     "Devices": obj(["sessions"], sessions={"type": "array", "items": ref("Device")}),
     "MemberExport": {
@@ -203,14 +205,17 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
+STEP_UP_CODE = {"type": "string", "description": "required when the authenticator is on: 6 digits, or a recovery code"}
+
 BODIES = {
     "email": obj(["email"], email=EMAIL),
     "code": obj(["code"], code=CODE),
     "phone": obj(["phone"], phone=PHONE),
-    "change_email": obj(["email", "password"], email=EMAIL, password=STR),
-    "change_phone": obj(["phone", "password"], phone=PHONE, password=STR),
-    "delete_account": obj(["password"], password=STR),
-    "password_only": obj(["password"], password=STR),
+    "change_email": obj(["email", "password"], email=EMAIL, password=STR, code=STEP_UP_CODE),
+    "change_phone": obj(["phone", "password"], phone=PHONE, password=STR, code=STEP_UP_CODE),
+    "delete_account": obj(["password"], password=STR, code=STEP_UP_CODE),
+    "password_only": obj(["password"], password=STR, code=STEP_UP_CODE),
+    "step_up": obj(["password"], password=STR, code=STEP_UP_CODE),
     "authenticator_code": obj(["code"], code={"type": "string", "description": "6 digits, or a recovery code"}),
     "authenticator_off": obj(
         ["password", "code"], password=STR, code={"type": "string", "description": "6 digits, or a recovery code"}
@@ -231,12 +236,15 @@ BODIES = {
         ]
     },
     "refresh": obj(["refresh_token"], refresh_token=STR),
-    "set_pin": obj(["pin", "pin_confirmation", "password"], pin=PIN, pin_confirmation=PIN, password=STR),
+    "set_pin": obj(
+        ["pin", "pin_confirmation", "password"], pin=PIN, pin_confirmation=PIN, password=STR, code=STEP_UP_CODE
+    ),
     "change_password": obj(
         ["current_password", "password", "password_confirmation"],
         current_password=STR,
         password=PASSWORD,
         password_confirmation=PASSWORD,
+        code=STEP_UP_CODE,
     ),
     "identity": obj(["full_name", "nik", "birth_date"], full_name=STR, nik=NIK, birth_date=DATE),
     "channel": obj(["channel"], channel={"type": "string", "enum": ["email", "sms"]}),
@@ -370,7 +378,16 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
     ("delete", "/v1/me", "Delete my account (password first)", "delete_account", "204", None, "user", ["401", "423"]),
     ("get", "/v1/me/sessions", "Where I am signed in, newest first", None, "200", "Devices", "user", ["401"]),
     ("delete", "/v1/me/sessions/{session_id}", "Sign one device out", None, "204", None, "user", ["401", "404"]),
-    ("get", "/v1/me/export", "A copy of everything stored about me", None, "200", "MemberExport", "user", ["401"]),
+    (
+        "post",
+        "/v1/me/export",
+        "A copy of everything stored about me (password, and the authenticator's code when it is on)",
+        "step_up",
+        "200",
+        "MemberExport",
+        "user",
+        ["401", "422", "423"],
+    ),
     ("put", "/v1/me/pin", "Set or change the PIN", "set_pin", "204", None, "user", ["401", "422", "423"]),
     ("put", "/v1/me/password", "Change the password", "change_password", "204", None, "user", ["401", "422", "423"]),
     (

@@ -884,7 +884,7 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
                 ],
                 "Projection": {
                     "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": ["device", "last_used_at", "revoked", "epoch", "expires_at"],
+                    "NonKeyAttributes": ["device", "last_used_at", "revoked", "epoch", "expires_at", "amr"],
                 },
             }
         )

@@ -87,7 +87,11 @@ def test_the_export_of_a_whole_journey_lists_every_event_and_no_secret(
     assert api.post(f"/v1/password-resets/{reset}/complete", new).status == 200
     session = api.post("/v1/sessions", {"login": who.email, "password": "Baru-Lebih-Kuat-7"}).body
 
-    answer = api.get("/v1/me/export", headers=member.auth(session["access_token"]))
+    bare = api.get("/v1/me/export", headers=member.auth(session["access_token"]))
+    assert bare.status in (404, 405)  # a stolen session alone cannot copy the member's data
+    wrong = api.post("/v1/me/export", {"password": "Salah-Sekali-1"}, headers=member.auth(session["access_token"]))
+    assert wrong.status == 401 and wrong.code == "invalid_credentials"
+    answer = api.post("/v1/me/export", {"password": "Baru-Lebih-Kuat-7"}, headers=member.auth(session["access_token"]))
     assert answer.status == 200
     export = answer.body
     kinds = {e["kind"] for e in export["audit_events"]}

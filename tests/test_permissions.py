@@ -139,7 +139,9 @@ def test_every_call_the_functions_make_is_in_their_role(
     )
     assert api.get(f"/v1/admin/accounts/{found['account_id']}/audit", headers=staff).status == 200
     fresh = api.post("/v1/sessions", {"login": who.email, "password": who.password}).body
-    export = api.get("/v1/me/export", headers={"Authorization": f"Bearer {fresh['access_token']}"})
+    export = api.post(
+        "/v1/me/export", {"password": who.password}, headers={"Authorization": f"Bearer {fresh['access_token']}"}
+    )
     assert export.status == 200
     gone = api.call(
         "DELETE", "/v1/me", {"password": who.password}, headers={"Authorization": f"Bearer {fresh['access_token']}"}

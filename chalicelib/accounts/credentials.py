@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib import audit, metrics
+from chalicelib.accounts import authenticator
 from chalicelib.accounts.signed_in import Signed
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable, retry_after
@@ -237,6 +239,46 @@ def recheck_password(deps: Deps, signed: Signed, body: dict[str, Any], field: st
     password = required(body, field, parse_text)
     guard = account_guard(signed.account.account_id)
     return check_secret(deps, guard, "password", password, deps.clock())
+
+
+@dataclass(frozen=True)
+class SteppedUp:
+    """The signed-in owner after the step-up: the account as reserved, and what the
+    request's own write must add to consume the authenticator code (single use), if one
+    was asked."""
+
+    account: AccountModel
+    actions: list[Action]
+    condition: Condition | None
+    second_factor: bool
+
+    def write(self) -> list[Action]:
+        """A right step-up ends the run of wrong secrets, and spends the code."""
+        return [*reset_actions(), *self.actions]
+
+    def guarded(self, condition: Condition) -> Condition:
+        """``condition`` and the code's single use."""
+        return condition & self.condition if self.condition is not None else condition
+
+
+def step_up(deps: Deps, signed: Signed, body: dict[str, Any], field: str = "password") -> SteppedUp:
+    """API.md "assurance": the password, re-checked in the same request from any session,
+    and, with the authenticator on, its code (or a recovery code) too.
+
+    The password is checked first (``401 invalid_credentials``, counted); then the code:
+    missing is ``422 validation_error`` with ``fields.code`` (the right password still
+    ends the run of wrong ones), wrong is ``422 invalid_code`` and counts toward the same
+    lockout. Nothing about the request itself is evaluated before both.
+    """
+    account = recheck_password(deps, signed, body, field)
+    if not authenticator.enabled(account):
+        return SteppedUp(account, [], None, second_factor=False)
+    code = after_recheck(deps, account, lambda: required(body, "code", parse_text))
+    now = deps.clock()
+    use = authenticator.use_of(deps, account, code, now)
+    if use is None:
+        raise wrong_code(deps, account_guard(account.account_id), account, now)
+    return SteppedUp(account, use.actions, use.condition, second_factor=True)
 
 
 def after_recheck[T](deps: Deps, account: AccountModel, rules: Callable[[], T]) -> T:

@@ -56,13 +56,15 @@ def erase_actions(status: str, now: float) -> list[Any]:
     ]
 
 
-def erase_in(txn: Txn, account: AccountModel, status: str, now: float) -> None:
-    """Add to ``txn`` the erasure of an active account and the freeing of its four claims."""
+def erase_in(txn: Txn, account: AccountModel, status: str, now: float, spend: Any = None) -> None:
+    """Add to ``txn`` the erasure of an active account and the freeing of its four claims
+    (``spend``: a step-up whose authenticator code the same write consumes)."""
+    condition = (AccountModel.status == "active") & (AccountModel.session_epoch == int(account.session_epoch or 0))
     txn.update(
         "account",
         AccountModel(account.account_id),
         erase_actions(status, now),
-        (AccountModel.status == "active") & (AccountModel.session_epoch == int(account.session_epoch or 0)),
+        spend.guarded(condition) if spend is not None else condition,
     )
     claims = account_claims(
         email_key(account.email or ""), account.nik_hash or "", account.phone or "", account.kpj or ""

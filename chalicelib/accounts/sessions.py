@@ -14,11 +14,13 @@ from chalicelib.storage.store import (
 from chalicelib.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 
 
-def issue_tokens(deps: Deps, account_id: str, session_id: str, secret: str, now: float) -> dict[str, Any]:
+def issue_tokens(
+    deps: Deps, account_id: str, session_id: str, secret: str, now: float, amr: list[str]
+) -> dict[str, Any]:
     s, keys = deps.settings, deps.keys
     return {
         "access_token": issue_access_token(
-            keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl, keys.kid
+            keys.token, s.token_issuer, s.token_audience, account_id, session_id, now, s.access_token_ttl, keys.kid, amr
         ),
         "token_type": "Bearer",
         "expires_in": s.access_token_ttl,
@@ -26,8 +28,17 @@ def issue_tokens(deps: Deps, account_id: str, session_id: str, secret: str, now:
     }
 
 
-def new_session(deps: Deps, account: AccountModel, now: float, device: str = "") -> tuple[SessionModel, dict[str, Any]]:
-    """A session item to store and the tokens to give the client."""
+def amr_for(method: str, second: str | None = None) -> list[str]:
+    """RFC 8176 methods of a sign-in: ``pwd`` or ``pin``, then ``otp`` and ``mfa`` when an
+    authenticator or recovery code was the second step; a passkey's are its own."""
+    first = {"password": ["pwd"], "pin": ["pin"]}.get(method, [method])
+    return [*first, "otp", "mfa"] if second else first
+
+
+def new_session(
+    deps: Deps, account: AccountModel, now: float, device: str = "", *, amr: list[str]
+) -> tuple[SessionModel, dict[str, Any]]:
+    """A session item to store and the tokens to give the client (``amr``: how it signed in)."""
     session_id = secrets.token_urlsafe(16)
     secret = new_refresh_token()
     item = SessionModel(
@@ -40,9 +51,10 @@ def new_session(deps: Deps, account: AccountModel, now: float, device: str = "")
         last_used_at=now,
         device=describe(device),
         revoked=False,
+        amr=list(amr),
     )
     item.expire_at(now + min(deps.settings.refresh_token_ttl, deps.settings.session_max_age))
-    return item, issue_tokens(deps, account.account_id, session_id, secret, now)
+    return item, issue_tokens(deps, account.account_id, session_id, secret, now, amr)
 
 
 def revoke(deps: Deps, session_id: str) -> None:

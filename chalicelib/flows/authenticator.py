@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib import audit, totp
 from chalicelib.accounts import credentials
 from chalicelib.accounts.authenticator import enabled, off_actions, use_of
-from chalicelib.accounts.credentials import after_recheck, recheck_password
+from chalicelib.accounts.credentials import after_recheck, recheck_password, step_up
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
@@ -31,21 +31,27 @@ def _label(account: AccountModel) -> str:
 
 
 def enrol(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-    """A new pending secret (replacing a pending one), after the password re-check."""
+    """A new pending secret (replacing a pending one), after the password re-check, and,
+    when one is already on, its current or a recovery code (a session and the password
+    alone cannot swap the second factor)."""
     signed = load(deps, caller)
-    account = recheck_password(deps, signed, body)
+    step = step_up(deps, signed, body)
+    account = step.account
     now = deps.clock()
     secret = totp.new_secret()
     shown = totp.enrolment(secret, _label(account), deps.settings.app_name)
     actions = [
-        *credentials.reset_actions(),
+        *step.write(),
         AccountModel.totp_pending.set(totp.seal(deps.keys.totp, account.account_id, secret)),
         AccountModel.updated_at.set(now),
     ]
     txn = Txn()
-    txn.update("account", AccountModel(account.account_id), actions, AccountModel.status == "active")
+    txn.update("account", AccountModel(account.account_id), actions, step.guarded(AccountModel.status == "active"))
     txn.put("audit", audit.for_account(deps, "authenticator.enrolment_started", account.account_id, now))
-    credentials.commit_after_check(deps, account.account_id, txn)
+    try:
+        credentials.commit_after_check(deps, account.account_id, txn)
+    except Conflict as exc:
+        raise ApiError("invalid_code") from exc  # the same code won in a parallel request
     return {"secret": shown.secret, "otpauth_uri": shown.uri, "qr_svg": shown.qr_svg}
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chalicelib import audit
-from chalicelib.accounts import contact, credentials
-from chalicelib.accounts.credentials import after_recheck, recheck_password
+from chalicelib.accounts import contact
+from chalicelib.accounts.credentials import after_recheck, step_up
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.challenges.send import Outgoing, start_with_code
 from chalicelib.challenges.verify import verify_code
@@ -78,7 +78,8 @@ def start(
         value = None
     extra = [(ClaimModel, kind.claim(value))] if value else []
     signed = load(deps, caller, *extra)
-    account = recheck_password(deps, signed, body)
+    step = step_up(deps, signed, body)
+    account = step.account
     claim = signed.extra[0] if value else None
     value = after_recheck(deps, account, lambda: _acceptable(kind, body, account, claim))
     now = deps.clock()
@@ -93,15 +94,18 @@ def start(
         account_id=account.account_id,
     )
     outgoing = Outgoing(kind.channel, value, kind.flow_type, "notice" if claim is not None else "code", client_ip)
-    settle = lambda txn: txn.update(  # noqa: E731 - the right password ends the run of wrong ones
-        "account", AccountModel(account.account_id), credentials.reset_actions(), AccountModel.status == "active"
+    settle = lambda txn: txn.update(  # noqa: E731 - the right step-up ends the run of wrong ones, spends the code
+        "account", AccountModel(account.account_id), step.write(), step.guarded(AccountModel.status == "active")
     )
     # A refusal after the right password (a send cap, SES down) still settles the check.
-    started = after_recheck(
-        deps,
-        account,
-        lambda: start_with_code(deps, flow, outgoing=outgoing, lang=lang, now=now, in_same_txn=settle),
-    )
+    try:
+        started = after_recheck(
+            deps,
+            account,
+            lambda: start_with_code(deps, flow, outgoing=outgoing, lang=lang, now=now, in_same_txn=settle),
+        )
+    except Conflict as exc:
+        raise ApiError("invalid_code") from exc  # the same authenticator code won in a parallel request
     return flow_view(deps, started)
 
 

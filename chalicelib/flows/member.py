@@ -14,14 +14,14 @@ from typing import Any
 
 from chalicelib import audit
 from chalicelib.accounts import credentials
-from chalicelib.accounts.credentials import recheck_password
+from chalicelib.accounts.credentials import step_up
 from chalicelib.accounts.erasure import erase_in, scrub_events
 from chalicelib.accounts.signed_in import Caller, Signed, load
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable
-from chalicelib.storage.models import SessionModel
+from chalicelib.storage.models import AccountModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.views import event_view, profile_view, session_view
 
@@ -69,10 +69,24 @@ def revoke_session(deps: Deps, caller: Caller, session_id: str) -> None:
 # --- a copy of my data ---------------------------------------------------------------------
 
 
-def export(deps: Deps, caller: Caller) -> dict[str, Any]:
-    """Everything stored about the member, as one document (schema: ``MemberExport``)."""
+def export(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    """Everything stored about the member, as one document (schema: ``MemberExport``),
+    after the step-up: a stolen session alone cannot copy a member's data."""
     signed = load(deps, caller)
-    account = signed.account
+    step = step_up(deps, signed, body)
+    account = step.account
+    txn = Txn()
+    txn.update(
+        "account",
+        AccountModel(account.account_id),
+        step.write(),
+        step.guarded(AccountModel.status == "active"),
+    )
+    txn.put("audit", audit.for_account(deps, "account.exported", account.account_id, deps.clock()))
+    try:
+        credentials.commit_after_check(deps, account.account_id, txn)
+    except Conflict as exc:
+        raise ApiError("invalid_code") from exc  # the same authenticator code won in a parallel request
     events, cursor = [], None
     while True:
         page, cursor = deps.store.audit_page(audit.account_subject(account.account_id), 200, cursor)
@@ -104,10 +118,11 @@ def export(deps: Deps, caller: Caller) -> dict[str, Any]:
 def delete_account(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> None:
     """Delete the signed-in member's account (password first; wrong counts toward the lock)."""
     signed = load(deps, caller)
-    account = recheck_password(deps, signed, body)
+    step = step_up(deps, signed, body)
+    account = step.account
     now = deps.clock()
     txn = Txn()
-    erase_in(txn, account, "deleted", now)
+    erase_in(txn, account, "deleted", now, spend=step)
     event = audit.for_account(deps, "account.deleted", account.account_id, now)
     event.client_ip = None  # the member's own address is personal data too
     txn.put("audit", event)

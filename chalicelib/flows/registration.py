@@ -321,7 +321,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], device: str = "") -
         created_at=now,
         updated_at=now,
     )
-    session, tokens = new_session(deps, account, now, device)
+    session, tokens = new_session(deps, account, now, device, amr=["pwd"])
     txn = Txn()
     txn.put("account", account, AccountModel.account_id.does_not_exist())
     claims = account_claims(email_key(account.email), account.nik_hash, account.phone, account.kpj)

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from chalicelib import audit, limits, metrics
 from chalicelib.accounts import authenticator, credentials
-from chalicelib.accounts.credentials import SecretKind, after_recheck, new_pin, recheck_password
-from chalicelib.accounts.sessions import issue_tokens, new_session, revoke
+from chalicelib.accounts.credentials import SecretKind, after_recheck, new_pin, step_up
+from chalicelib.accounts.sessions import amr_for, issue_tokens, new_session, revoke
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.clock import to_datetime
 from chalicelib.delivery import outbox, templates
@@ -122,7 +122,7 @@ def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str =
         # The check stays counted until the second step succeeds: a right password
         # does not buy an authenticator guesser a fresh five.
         return WithStatus(202, _second_factor_flow(deps, account, kind, device, now))
-    session, tokens = new_session(deps, account, now, device)
+    session, tokens = new_session(deps, account, now, device, amr=amr_for(kind))
     txn = Txn()
     txn.update(
         "account",
@@ -181,7 +181,7 @@ def verify_second_factor(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict
     if use is None:
         raise credentials.wrong_code(deps, guard, account, now)
     data = flow_data(flow)
-    session, tokens = new_session(deps, account, now, "")
+    session, tokens = new_session(deps, account, now, "", amr=amr_for(str(data.get("method") or ""), "otp"))
     session.device = str(data.get("device") or "Unknown device")
     txn = Txn()
     txn.update(
@@ -276,7 +276,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
             # A parallel refresh spent this token first: that is reuse too.
             revoke(deps, session_id)
         raise ApiError("unauthenticated") from exc
-    return issue_tokens(deps, session.account_id, session_id, new_secret, now)
+    return issue_tokens(deps, session.account_id, session_id, new_secret, now, list(session.amr or []))
 
 
 # --- PIN and password ------------------------------------------------------------------
@@ -286,10 +286,11 @@ def set_pin(deps: Deps, caller: Caller, body: dict[str, Any]) -> None:
     """Set or change the PIN; the password proves it is the owner, and is checked first."""
     signed = load(deps, caller)
     password = required(body, "password", parse_text)
-    account = recheck_password(deps, signed, body)
+    step = step_up(deps, signed, body)
+    account = step.account
     pin = after_recheck(deps, account, lambda: new_pin(deps, account, body))
     now = deps.clock()
-    actions = credentials.success_actions(deps, account, "password", password)
+    actions = [*credentials.success_actions(deps, account, "password", password), *step.actions]
     actions += [
         AccountModel.pin_hash.set(deps.hasher.hash(pin)),
         AccountModel.pin_failures.set(0),
@@ -297,22 +298,26 @@ def set_pin(deps: Deps, caller: Caller, body: dict[str, Any]) -> None:
         AccountModel.updated_at.set(now),
     ]
     txn = Txn()
-    txn.update("account", AccountModel(account.account_id), actions, AccountModel.status == "active")
+    txn.update("account", AccountModel(account.account_id), actions, step.guarded(AccountModel.status == "active"))
     txn.put("audit", audit.for_account(deps, "pin.changed", account.account_id, now))
-    credentials.commit_after_check(deps, account.account_id, txn)
+    try:
+        credentials.commit_after_check(deps, account.account_id, txn)
+    except Conflict as exc:
+        raise ApiError("invalid_code") from exc  # the same authenticator code won in a parallel request
 
 
 def change_password(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> None:
     """Change the password; every other session ends; the owner is told by email."""
     signed = load(deps, caller)
-    account = recheck_password(deps, signed, body, "current_password")
+    step = step_up(deps, signed, body, "current_password")
+    account = step.account
     password = after_recheck(
         deps, account, lambda: credentials.new_password(deps, body, account.email, account.full_name, account.nik_hash)
     )
     now = deps.clock()
     epoch = int(account.session_epoch or 0) + 1
     actions = [
-        *credentials.reset_actions(),
+        *step.write(),
         AccountModel.password_hash.set(deps.hasher.hash(password)),
         AccountModel.session_epoch.set(epoch),
         AccountModel.updated_at.set(now),
@@ -322,7 +327,7 @@ def change_password(deps: Deps, caller: Caller, body: dict[str, Any], lang: str)
         "account",
         AccountModel(account.account_id),
         actions,
-        (AccountModel.status == "active") & (AccountModel.session_epoch == epoch - 1),
+        step.guarded((AccountModel.status == "active") & (AccountModel.session_epoch == epoch - 1)),
     )
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
     txn.put("audit", audit.for_account(deps, "password.changed", account.account_id, now))

@@ -178,7 +178,7 @@ class SessionsByAccount(GlobalSecondaryIndex):  # type: ignore[type-arg]
 
     class Meta:
         index_name = "by_account"
-        projection = IncludeProjection(["device", "last_used_at", "revoked", "epoch", "expires_at"])
+        projection = IncludeProjection(["device", "last_used_at", "revoked", "epoch", "expires_at", "amr"])
 
     account_id = UnicodeAttribute(hash_key=True)
     created_at = NumberAttribute(range_key=True)
@@ -205,6 +205,7 @@ class SessionModel(_Expiring):
     last_used_at = NumberAttribute(null=True)  # sign-in, then every refresh (in the same write)
     device = UnicodeAttribute(null=True)  # a short description from the User-Agent, never the header
     revoked = BooleanAttribute(default=False)
+    amr = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]  # how it signed in (RFC 8176)
 
 
 class CounterModel(_Expiring):
