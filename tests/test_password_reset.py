@@ -55,7 +55,7 @@ def test_new_password_rules_and_order(api: Api, member: Member, outbox: Outbox) 
     assert early.status == 409 and early.body["error"]["details"]["state"] == "code_verification"
     api.post(f"{BASE}/{flow}/verify", {"code": outbox.email_code(member.who.email)})
     weak = api.post(f"{BASE}/{flow}/complete", {"password": "Password123", "password_confirmation": "Password123"})
-    assert weak.status == 422 and weak.body["error"]["details"]["fields"]["password"] == ["breached"] and "breached" in weak.body["error"]["details"]["fields"]["password"]
+    assert weak.status == 422 and weak.body["error"]["details"]["fields"]["password"] == ["breached"]
     mismatch = api.post(f"{BASE}/{flow}/complete", {"password": "Baru-Lebih-Kuat-7", "password_confirmation": "B"})
     assert mismatch.code == "password_mismatch"
     assert api.post("/v1/sessions", {"login": member.who.email, "password": member.who.password}).status == 201
