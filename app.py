@@ -105,7 +105,7 @@ def registration_complete(call: Call) -> Any:
 @route("/v1/sessions", "POST", 201)
 def session_create(call: Call) -> Any:
     """Sign in with email or KPJ and a password or PIN."""
-    return flows.sessions.sign_in(call.deps, call.body, call.client_ip, call.headers.get("user-agent") or "")
+    return flows.sessions.sign_in(call.deps, call.body, call.client_ip, call.headers.get("user-agent") or "", call.lang)
 
 
 @route("/v1/sessions/{flow_id}/verify", "POST", 201)
@@ -135,7 +135,7 @@ def me(call: Call) -> Any:
 @route("/v1/me/pin", "PUT", 204, member=True)
 def me_pin(call: Call) -> Any:
     """Set or change the PIN."""
-    return flows.sessions.set_pin(call.deps, call.member, call.body)
+    return flows.sessions.set_pin(call.deps, call.member, call.body, call.lang)
 
 
 @route("/v1/me/password", "PUT", 204, member=True)
@@ -186,7 +186,7 @@ def me_authenticator_enrol(call: Call) -> Any:
 @route("/v1/me/authenticator/verify", "POST", member=True)
 def me_authenticator_confirm(call: Call) -> Any:
     """Turn the authenticator on with a first code; recovery codes, shown once."""
-    return flows.authenticator.confirm(call.deps, call.member, call.body)
+    return flows.authenticator.confirm(call.deps, call.member, call.body, call.lang)
 
 
 @route("/v1/me/authenticator", "DELETE", 204, member=True)
@@ -285,7 +285,7 @@ def pin_reset_verify(call: Call) -> Any:
 @route("/v1/pin-resets/{flow_id}/complete", "POST")
 def pin_reset_complete(call: Call) -> Any:
     """Set the new PIN."""
-    return flows.pin_reset.complete(call.deps, call["flow_id"], call.body)
+    return flows.pin_reset.complete(call.deps, call["flow_id"], call.body, call.lang)
 
 
 # --- forgot email ------------------------------------------------------------------------
@@ -358,10 +358,29 @@ def admin_view(call: Call) -> Any:
     return flows.admin.view(call.deps, call.staff_member, call["account_id"])
 
 
-@route("/v1/admin/accounts/{account_id}/contact", "PATCH", authorizer=STAFF_GATE, staff=AGENT)
+@route("/v1/admin/accounts/{account_id}/contact", "PATCH", 202, authorizer=STAFF_GATE, staff=AGENT)
 def admin_contact(call: Call) -> Any:
-    """Change email and/or phone, with a reason."""
-    return flows.admin.change_contact(call.deps, call.staff_member, call["account_id"], call.body, call.lang)
+    """Request a change of email and/or phone (reason, how identity was checked): applied
+    only when a different supervisor approves it."""
+    return flows.contact_review.request(call.deps, call.staff_member, call["account_id"], call.body)
+
+
+@route("/v1/admin/contact-changes", "GET", authorizer=STAFF_GATE, staff=SUPERVISOR)
+def admin_contact_changes(call: Call) -> Any:
+    """Contact changes awaiting approval, oldest first."""
+    return flows.contact_review.pending(call.deps, call.staff_member, call.query)
+
+
+@route("/v1/admin/contact-changes/{change_id}/approve", "POST", authorizer=STAFF_GATE, staff=SUPERVISOR)
+def admin_contact_approve(call: Call) -> Any:
+    """Apply a requested contact change (a supervisor other than the requester)."""
+    return flows.contact_review.approve(call.deps, call.staff_member, call["change_id"], call.body)
+
+
+@route("/v1/admin/contact-changes/{change_id}/reject", "POST", authorizer=STAFF_GATE, staff=SUPERVISOR)
+def admin_contact_reject(call: Call) -> Any:
+    """Refuse a requested contact change, with a reason."""
+    return flows.contact_review.reject(call.deps, call.staff_member, call["change_id"], call.body)
 
 
 @route("/v1/admin/accounts/{account_id}/unlock", "POST", authorizer=STAFF_GATE, staff=AGENT)
@@ -379,8 +398,7 @@ def admin_reset(call: Call) -> Any:
 @route("/v1/admin/accounts/{account_id}/authenticator/reset", "POST", authorizer=STAFF_GATE, staff=SUPERVISOR)
 def admin_authenticator_reset(call: Call) -> Any:
     """Turn a member's authenticator off (lost phone), with a reason: supervisors only."""
-    staff = call.staff_member
-    return flows.admin.reset_authenticator(call.deps, staff, call["account_id"], call.body, call.lang)
+    return flows.admin.reset_authenticator(call.deps, call.staff_member, call["account_id"], call.body)
 
 
 @route("/v1/admin/accounts/{account_id}/audit", "GET", authorizer=STAFF_GATE, staff=AGENT)

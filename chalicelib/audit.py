@@ -1,8 +1,12 @@
 """The audit trail: who did what, when, why and from where, with no secret in it.
 
 Events are written in the same transaction as the change they describe wherever there
-is one, so a change is never without its record. The request's origin (client address,
-request id) is set once per request by the HTTP edge and read here.
+is one, so a change is never without its record. The request's origin is set once per
+request by the HTTP edge and read here: a keyed hash of the client address (never the
+address: the evidence links events from one address without holding personal data, so
+it survives erasure), the request id, and the user agent's short description.
+Events are appended, never rewritten (``Txn.put`` of an event asserts it is new); the
+only later write is the erasure's removal of personal details (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import to_datetime
+from chalicelib.keys import keyed_hash
 from chalicelib.storage.models import AuditModel
 
 if TYPE_CHECKING:
@@ -23,8 +28,9 @@ if TYPE_CHECKING:
 class Origin:
     """Where the current request came from."""
 
-    client_ip: str = ""
+    client_hash: str = ""
     request_id: str = ""
+    device: str = ""
 
 
 _origin: ContextVar[Origin] = ContextVar("sandi_origin", default=Origin())  # noqa: B039 - frozen
@@ -38,6 +44,11 @@ def set_origin(origin: Origin) -> None:
 def origin() -> Origin:
     """The current request's origin."""
     return _origin.get()
+
+
+def client_hash(key: bytes, client_ip: str) -> str:
+    """How an audit event names the client address: a keyed hash, 128 bits."""
+    return keyed_hash(key, "audit-client", client_ip)[:32] if client_ip else ""
 
 
 def account_subject(account_id: str) -> str:
@@ -72,7 +83,8 @@ def event(
         kind=kind,
         actor=actor,
         reason=reason,
-        client_ip=where.client_ip or None,
+        client_hash=where.client_hash or None,
+        device=where.device or None,
         request_id=where.request_id or None,
         details=details or {},
         at=now,

@@ -26,6 +26,7 @@ from chalicelib.accounts.signed_in import Caller, caller_from
 from chalicelib.accounts.staff import Staff, authorize
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
+from chalicelib.devices import describe
 from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable, retry_after
 from chalicelib.views import WithStatus
 
@@ -221,7 +222,13 @@ def routes(app: Chalice) -> Callable[..., Callable[[Callable[[Call], Any]], View
                     body = parse_body(raw if isinstance(raw, bytes) else raw.encode(), deps.settings.max_body_bytes)
                 # API Gateway's view of the caller; X-Forwarded-For is the caller's to forge.
                 client_ip = str((request.context.get("identity") or {}).get("sourceIp") or "")
-                audit.set_origin(audit.Origin(client_ip, str(request.context.get("requestId") or "")))
+                audit.set_origin(
+                    audit.Origin(
+                        audit.client_hash(deps.keys.destination, client_ip),
+                        str(request.context.get("requestId") or ""),
+                        describe(request.headers.get("user-agent")),
+                    )
+                )
                 authorization = request.headers.get("authorization")
                 return Call(
                     deps,

@@ -20,6 +20,7 @@ from chalicelib import metrics
 from chalicelib.config import Settings
 from chalicelib.errors import retry_after
 from chalicelib.keys import keyed_hash
+from chalicelib.storage.models import CounterModel
 from chalicelib.storage.store import Conflict, Store, Txn
 
 
@@ -76,6 +77,29 @@ def _add(txn: Txn, limit: Limit, now: float) -> Taken:
         counter_key, cap = f"{limit.key}#{start}", limit.max
     Store.add_hit(txn, label, counter_key, cap, start + limit.window)
     return Taken(limit, counter_key, None)
+
+
+def count_only(txn: Txn, limit: Limit, now: float, n: int = 1) -> None:
+    """Count ``n`` events in a fixed-window limit without a cap (what must happen anyway,
+    such as a security notice, still spends the budget others are held to)."""
+    start = _window_start(limit, now)
+    shard = f"#{secrets.randbelow(limit.shards)}" if limit.shards > 1 else ""
+    txn.update(
+        f"count:{limit.name}",
+        CounterModel(f"{limit.key}{shard}#{start}"),
+        actions=[CounterModel.hits.add(n), *CounterModel.expiry_actions(start + limit.window)],
+    )
+
+
+def channel_budget(settings: Settings, channel: str) -> Limit | None:
+    """The hourly budget of a channel (``None`` when off), split over one item per
+    thousand an hour up to ``budget_shards`` (a smaller budget is exact and never hot)."""
+    enabled = settings.sms_budget_enabled if channel == "sms" else settings.email_budget_enabled
+    if not enabled:
+        return None
+    budget = settings.sms_budget_per_hour if channel == "sms" else settings.email_budget_per_hour
+    shards = int(max(1, min(settings.budget_shards, budget // 1000)))
+    return Limit("budget", f"budget#{channel}", budget, 3600, shards=shards)
 
 
 def address_group(client_ip: str) -> tuple[str, bool]:

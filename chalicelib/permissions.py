@@ -19,12 +19,13 @@ API_TABLES: Tables = {
     "accounts": ("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
     "claims": ("GetItem", "PutItem", "DeleteItem", "ConditionCheckItem"),
     "flows": ("GetItem", "PutItem", "UpdateItem", "DeleteItem"),
+    "flows/by_queue": ("Query",),  # contact changes awaiting approval
     "sessions": ("GetItem", "PutItem", "UpdateItem"),
     "sessions/by_account": ("Query",),
     "counters": ("GetItem", "PutItem", "UpdateItem"),
     "suppressions": ("GetItem", "ConditionCheckItem"),
-    "audit": ("PutItem", "UpdateItem", "Query"),
-    "outbox": ("PutItem",),  # a message, in the transaction of the change it reports
+    "audit": ("PutItem", "Query"),  # append only (each put asserts a new key); the export reads
+    "outbox": ("PutItem",),  # a message (or an erasure's scrub), in the transaction of the change it reports
 }
 CLEANUP_TABLES: Tables = {
     "flows": ("DeleteItem",),
@@ -49,11 +50,19 @@ CALLS: dict[str, tuple[Tables, tuple[str, ...]]] = {
     "SesFeedback": ({**RECEIPT_TABLES, "suppressions": ("PutItem",)}, ("ssm:GetParameter",)),
     "SmsReceipts": (RECEIPT_TABLES, ("ssm:GetParameter",)),
     # the claim and the outcome of each message; reading the stream is granted apart
+    # and the erasure's scrub of an account's audit events (``details`` only: AUDIT_SCRUB)
     "OutboxSender": (
-        {"outbox": ("UpdateItem",)},
+        {"outbox": ("UpdateItem",), "audit": ("Query", "UpdateItem")},
         ("ses:SendEmail", "sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut", "ssm:GetParameter"),
     ),
 }
+
+
+# An UpdateItem on the audit table may touch the event's key and ``details`` only (the
+# scrub); IAM's dynamodb:Attributes condition enforces it, so no role can rewrite what
+# happened, when, by whom or from where. (PutItem cannot be conditioned on a condition
+# expression in IAM: see docs/decisions.md for what guards an overwrite.)
+AUDIT_SCRUB_ATTRIBUTES = ("subject", "event_key", "details")
 
 
 def granted(function: str) -> set[str]:

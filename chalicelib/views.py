@@ -125,7 +125,7 @@ def event_view(item: AuditModel) -> dict[str, Any]:
         "kind": item.kind,
         "actor": "call_center" if item.actor.startswith("staff:") else item.actor,
         "reason": item.reason,
-        "client_ip": item.client_ip,
+        "device": item.device,
         "details": details,
     }
 

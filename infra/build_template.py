@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.permissions import CALLS
+from chalicelib.permissions import AUDIT_SCRUB_ATTRIBUTES, CALLS
 
 OUT = Path(__file__).resolve().parent / "resources.json"
 
@@ -509,9 +509,25 @@ def _role(function: str) -> dict[str, Any]:
     tables, others = CALLS[function]
     statements: list[dict[str, Any]] = []
     for name, actions in tables.items():
+        sid = "Table" + "".join(part.title() for part in name.replace("/", "_").split("_"))
+        if name == "audit" and "UpdateItem" in actions:
+            # the erasure's scrub: details only, never what happened, when, by whom or from where
+            statements.append(
+                {
+                    "Sid": sid + "Scrub",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:UpdateItem"],
+                    "Resource": _table_arn(name),
+                    "Condition": {
+                        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(AUDIT_SCRUB_ATTRIBUTES)},
+                        "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE", "UPDATED_NEW"]},
+                    },
+                }
+            )
+            actions = tuple(a for a in actions if a != "UpdateItem")
         statements.append(
             {
-                "Sid": "Table" + "".join(part.title() for part in name.replace("/", "_").split("_")),
+                "Sid": sid,
                 "Effect": "Allow",
                 "Action": [f"dynamodb:{a}" for a in actions],
                 "Resource": _table_arn(name),
@@ -868,6 +884,21 @@ def _table(suffix: str, keys: list[tuple[str, str, str]], ttl: bool, expiry_inde
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ]
+    if suffix == "flows":  # sparse: the call center's contact changes awaiting a second person
+        attributes += [
+            {"AttributeName": "queue", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "N"},
+        ]
+        props["GlobalSecondaryIndexes"].append(
+            {
+                "IndexName": "by_queue",
+                "KeySchema": [
+                    {"AttributeName": "queue", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
     if suffix == "outbox":  # each new message goes to the outbox sender
         props["StreamSpecification"] = {"StreamViewType": "NEW_IMAGE"}
     if suffix == "sessions":  # the devices list: an account's sessions, newest first

@@ -127,6 +127,15 @@ def _sms_to(stack: LocalStack, number: str) -> list[dict[str, Any]]:
     return []
 
 
+def _sms_saying(stack: LocalStack, number: str, text: str) -> bool:
+    for _ in range(50):
+        found = requests.get(stack.inbox + "/api/messages", params={"to": number}, timeout=10).json()["messages"]
+        if any(text in m["body"] for m in found):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_an_agent_finds_unlocks_and_changes_a_phone_by_keyboard(
     browser: Any, local_stack: LocalStack, staff: dict[str, str]
 ) -> None:
@@ -161,14 +170,36 @@ def test_an_agent_finds_unlocks_and_changes_a_phone_by_keyboard(
         console.page.fill("#new-phone", new_phone)
         console.page.fill("#contact-reason", "Nomor lama hilang, OTP tidak masuk")
         console.page.click("#contact-form button[type=submit]")
-        assert console.result().startswith("Kontak sudah diubah.")
-        assert "+6281398760000" in console.card()
-        assert _sms_to(local_stack, "+6281398760000"), "the new number receives the notice"
-        assert "admin.contact_changed" in console.audit_kinds()
+        assert console.result() == "Pilih cara identitas anggota diperiksa."  # how identity was checked is asked
+        console.page.select_option("#contact-verification", "video_call")
+        console.page.fill("#contact-reason", "Nomor lama hilang, OTP tidak masuk")
+        console.page.click("#contact-form button[type=submit]")
+        assert console.result().startswith("Permintaan dikirim.")
+        assert "+6281398760000" not in console.card()  # nothing changes on one person's word
+        assert "admin.contact_change_requested" in console.audit_kinds()
         console.shot("3-actions-and-audit")
         assert console.problems == []
     finally:
         console.close()
+
+    boss = Console(browser, local_stack)
+    try:
+        boss.open()
+        boss.sign_in(staff["supervisor"])
+        waiting = boss.page.locator("li.approval", has_text="+6281398760000")
+        playwright.expect(waiting).to_be_visible()
+        assert "Panggilan video" in waiting.inner_text() and "agent-console" in waiting.inner_text()
+        boss.shot("4-waiting-for-approval")
+        waiting.locator("button.approve").click()
+        playwright.expect(boss.page.locator("#approvals-result")).to_have_text(re.compile(r"^Disetujui\."))
+        assert _sms_saying(local_stack, "+6281398760000", "oleh call center"), "the new number hears of it"
+        assert _sms_saying(local_stack, who.phone_e164, "oleh call center"), "and the old one"
+        assert boss.search("081398760000") == "Akun ditemukan."
+        assert "+6281398760000" in boss.card()
+        assert "admin.contact_change_approved" in boss.audit_kinds()
+        assert boss.problems == []
+    finally:
+        boss.close()
 
 
 def test_only_a_supervisor_may_reset_and_english_is_available(

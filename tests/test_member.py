@@ -35,7 +35,7 @@ def test_devices_are_listed_newest_first_with_a_short_description(api: Api, memb
     sessions = answer.body["sessions"]
     assert [s["device"] for s in sessions] == ["Sandi app 2.3 on iOS 17", "Chrome on Android 14", "Unknown device"]
     assert [s["current"] for s in sessions] == [True, False, False]
-    assert all(set(s) == {"session_id", "created_at", "last_used_at", "device", "current"} for s in sessions)
+    assert all(set(s) == {"session_id", "created_at", "last_used_at", "device", "current", "amr"} for s in sessions)
 
 
 def test_a_refresh_moves_last_used_at_without_another_round_trip(api: Api, member: Member, clock: FakeClock) -> None:
@@ -143,7 +143,9 @@ def test_deleting_erases_frees_and_ends_every_session(
     ).body["events"]
     assert {"account.created", "account.deleted"} <= {e["kind"] for e in events}
     member_events = [e for e in events if e["actor"] == "user"]
-    assert member_events and all(e["client_ip"] is None for e in member_events)  # the member's address is gone
+    # The evidence survives the erasure: a keyed hash of the address and the device, never the address.
+    assert member_events and all(len(e["client"]) == 32 and e["device"] for e in member_events)
+    assert "127.0.0.1" not in str(events)
 
     journey.register(who)  # the same email, NIK, phone and KPJ register again at once
 

@@ -46,7 +46,7 @@ def test_reset_ends_sessions_clears_the_lock_and_tells_the_owner(api: Api, membe
     assert api.get("/v1/me", headers=member.auth()).status == 401
     assert api.post("/v1/sessions/refresh", {"refresh_token": member.refresh}).status == 401
     assert api.post("/v1/sessions", {"login": member.who.email, "password": new}).status == 201
-    assert "telah diubah" in outbox.emails(member.who.email)[-1].subject
+    assert "Kata sandi akun Sandi Anda" in outbox.emails(member.who.email)[-1].subject
 
 
 def test_new_password_rules_and_order(api: Api, member: Member, outbox: Outbox) -> None:

@@ -222,7 +222,7 @@ def test_change_password_ends_other_sessions_and_tells_the_owner(api: Api, membe
     assert api.post(f"{SESSIONS}/refresh", {"refresh_token": other["refresh_token"]}).status == 401
     assert sign_in(api, member.who.email, password=member.who.password).status == 401
     assert sign_in(api, member.who.email, password="Baru-Lebih-Kuat-7").status == 201
-    assert "telah diubah" in outbox.emails(member.who.email)[-1].subject
+    assert "Kata sandi akun Sandi Anda" in outbox.emails(member.who.email)[-1].subject
 
 
 def test_change_password_errors_change_nothing(api: Api, member: Member) -> None:

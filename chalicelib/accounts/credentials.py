@@ -21,6 +21,7 @@ from pynamodb.expressions.update import Action
 from chalicelib import audit, metrics
 from chalicelib.accounts import authenticator
 from chalicelib.accounts.signed_in import Signed
+from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable, retry_after
 from chalicelib.keys import keyed_hash, same
@@ -90,13 +91,14 @@ def reserve(deps: Deps, guard: Guard, kind: SecretKind, now: float) -> Any:
         base = AccountModel.account_id.exists() & (AccountModel.status == "active")
         extra: list[Action] = []
     else:
-        dummy = deps.hasher.dummy_hash()
+        # The first try of a login nobody tried before creates its guard item: kept as
+        # small as an account's strike (TTL only, no expiry-index entry, no stored hash:
+        # argon2 runs against the in-memory dummy), so it costs what a real account's
+        # wrong try costs (issue 24, finding 8; bench/login_timing.py "first try").
         base = CounterModel.status.does_not_exist() | (CounterModel.status == "guard")
         extra = [
-            *CounterModel.expiry_actions(now + s.login_guard_ttl),
+            CounterModel.expires_at.set(to_datetime(now + s.login_guard_ttl)),
             CounterModel.status.set("guard"),
-            CounterModel.password_hash.set(CounterModel.password_hash | dummy),
-            CounterModel.pin_hash.set(CounterModel.pin_hash | dummy),
         ]
     try:
         return deps.store.reserve_attempt(guard.model, guard.key, now, s.max_failed_logins, kind == "pin", base, extra)

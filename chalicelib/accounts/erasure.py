@@ -41,7 +41,26 @@ PERSONAL = (
 
 # Audit details that describe what happened and hold nothing about the person.
 NEUTRAL_DETAILS = frozenset(
-    {"method", "secret", "retry_after", "channel", "purpose", "delivery", "flow_type", "attempts_remaining", "reason"}
+    {
+        "method",
+        "secret",
+        "retry_after",
+        "channel",
+        "purpose",
+        "delivery",
+        "flow_type",
+        "attempts_remaining",
+        "reason",
+        "second_factor",
+        "verification",
+        "change_id",
+        "requested_by",
+        "decided_by",
+        "by",
+        "session",
+        "counter",
+        "passkey_id",
+    }
 )
 
 
@@ -74,14 +93,15 @@ def erase_in(txn: Txn, account: AccountModel, status: str, now: float, spend: An
 
 
 def scrub_events(deps: Deps, account_id: str) -> int:
-    """Remove what is personal from the account's audit events (they stay for their
-    retention: what happened and when). Done *before* the erasure commits: a storage
-    failure then answers 503 with the account untouched, and a retry scrubs again."""
+    """Remove what is personal from the account's audit events: the details that name
+    the person (masked contacts). What happened, when, the client's keyed hash and the
+    device stay for their retention: the evidence of a takeover survives the erasure.
+    Run by the outbox sender *after* the erasure committed (``outbox.scrub_after``)."""
     done, cursor = 0, None
     while True:
         page, cursor = deps.store.audit_page(audit.account_subject(account_id), 200, cursor)
         for item in page:
-            if item.client_ip or set(_details(item)) - NEUTRAL_DETAILS:
+            if set(_details(item)) - NEUTRAL_DETAILS:
                 deps.store.scrub_audit(item, NEUTRAL_DETAILS)
                 done += 1
         if cursor is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
 from chalicelib.storage.models import AccountModel, SessionModel
@@ -57,7 +58,12 @@ def new_session(
     return item, issue_tokens(deps, account.account_id, session_id, secret, now, amr)
 
 
-def revoke(deps: Deps, session_id: str) -> None:
+def revoke(deps: Deps, session_id: str, *, reused_by: str | None = None) -> None:
+    """End a session; ``reused_by``: the account whose spent refresh token came back
+    (a copy is in someone's hands), recorded as ``session.token_reuse``."""
     txn = Txn()
     txn.update("session", SessionModel(session_id), [SessionModel.revoked.set(True)])
+    if reused_by:
+        details = {"session": session_id[:8]}
+        txn.put("audit", audit.for_account(deps, "session.token_reuse", reused_by, deps.clock(), details=details))
     deps.store.commit(txn)

@@ -91,22 +91,9 @@ def send_limits(deps: Deps, outgoing: Outgoing) -> list[Limit]:
         # SMS pumping walks number ranges: the number minus its last 4 digits is a range.
         prefix = "prefix#" + keyed_hash(deps.keys.destination, "prefix", outgoing.destination[:-4])
         found.append(Limit("prefix", prefix, s.sms_per_prefix_per_hour, 3600))
-        if s.sms_budget_enabled:
-            found.append(
-                Limit("budget", "budget#sms", s.sms_budget_per_hour, 3600, shards=_shards(s, s.sms_budget_per_hour))
-            )
-    elif s.email_budget_enabled:
-        # Mass sign-ups to dead addresses would push SES's bounce rate to a sending pause.
-        found.append(
-            Limit("budget", "budget#email", s.email_budget_per_hour, 3600, shards=_shards(s, s.email_budget_per_hour))
-        )
-    return found
-
-
-def _shards(settings: Any, budget: int) -> int:
-    """How many items a budget is split over: one per thousand an hour, up to the setting
-    (a smaller budget is written under once a second: never hot, and exact)."""
-    return int(max(1, min(settings.budget_shards, budget // 1000)))
+    # SMS costs money; mass sign-ups to dead addresses would push SES's bounce rate to a sending pause.
+    budget = limits.channel_budget(s, outgoing.channel)
+    return found + ([budget] if budget else [])
 
 
 def first_reads(deps: Deps, claim: str, email: str) -> tuple[str | None, bool]:

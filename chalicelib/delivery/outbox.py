@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pynamodb.expressions.update import Action
 
 from chalicelib import metrics
+from chalicelib.accounts.erasure import scrub_events
 from chalicelib.clock import to_datetime
 from chalicelib.deps import Deps
 from chalicelib.errors import DeliveryFailed, StorageUnavailable
@@ -30,8 +31,8 @@ from chalicelib.storage.store import Conflict, Txn
 
 log = logging.getLogger(__name__)
 
-Channel = Literal["email", "sms"]
-OutboxKind = Literal["notice", "reminder", "decoy"]
+Channel = Literal["email", "sms", "audit"]
+OutboxKind = Literal["notice", "reminder", "decoy", "scrub"]
 
 KEPT_SECONDS = 7 * 86_400  # an item's lifetime (TTL): what was sent, for a week, without its text
 MAX_ATTEMPTS = 5  # claims of one message across invocations, then it stays failed (and the DLQ has it)
@@ -75,6 +76,13 @@ def email_notice(txn: Txn, to: str, message: tuple[str, str], now: float) -> str
 def sms_notice(txn: Txn, to: str, text: str, now: float) -> str:
     """A security notice by SMS, in ``txn``."""
     return queue(txn, channel="sms", destination=to, body=text, now=now)
+
+
+def scrub_after(txn: Txn, account_id: str, now: float) -> str:
+    """Remove the personal details from an erased account's audit events once ``txn``
+    (the erasure) has committed: never before, so a failed erasure keeps its evidence
+    whole, and retried like a message if storage fails meanwhile."""
+    return queue(txn, channel="audit", kind="scrub", destination=account_id, body="", now=now)
 
 
 # --- the sender ------------------------------------------------------------------------
@@ -123,6 +131,14 @@ def send_one(deps: Deps, message_id: str, sleep: Callable[[float], None] = time.
     item = _claim(deps, message_id, deps.clock())
     if item is None:
         return "taken"
+    if item.kind == "scrub":
+        try:
+            scrub_events(deps, item.destination or "")
+        except StorageUnavailable:
+            _finish(deps, item, "failed", deps.clock(), failure="storage_unavailable")
+            return "failed"
+        _finish(deps, item, "sent", deps.clock())
+        return "sent"
     if item.kind == "decoy" or (item.channel == "sms" and deps.sender.sms_opted_out(item.destination or "")):
         _finish(deps, item, "skipped", deps.clock())
         return "skipped"

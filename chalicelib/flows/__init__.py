@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # what the lazy attributes are, for the type checker
         admin,
         authenticator,
         contact_change,
+        contact_review,
         email_recovery,
         member,
         operations,

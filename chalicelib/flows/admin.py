@@ -11,22 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.expressions.update import Action
-
 from chalicelib import audit
 from chalicelib.accounts.authenticator import off_actions
-from chalicelib.accounts.erasure import erase_in, scrub_events
+from chalicelib.accounts.erasure import erase_in
 from chalicelib.accounts.staff import Staff
 from chalicelib.clock import rfc3339
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices, outbox
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.keys import keyed_hash
 from chalicelib.storage import claim_key
-from chalicelib.storage.models import AccountModel, ClaimModel
+from chalicelib.storage.models import AccountModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.validation import (
-    Collector,
     FieldError,
     email_key,
     parse_email,
@@ -36,7 +33,7 @@ from chalicelib.validation import (
     parse_phone,
     required,
 )
-from chalicelib.views import account_view, mask_email, mask_phone
+from chalicelib.views import account_view
 
 LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
 
@@ -100,82 +97,10 @@ def view(deps: Deps, staff: Staff, account_id: str) -> dict[str, Any]:
     return account_view(account, now)
 
 
-def change_contact(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
-    """Replace the email and/or phone; claims swap in one transaction; both addresses told."""
-    reason = _reason(body)
-    fields = Collector(body)
-    email = fields.field("email", parse_email) if body.get("email") is not None else None
-    phone = fields.field("phone", parse_phone) if body.get("phone") is not None else None
-    if email is None and phone is None and not fields.errors:
-        fields.add("email", "required")
-        fields.add("phone", "required")
-    fields.raise_if_any()
-    account = _account(deps, account_id)
-    if account.status != "active":
-        raise ApiError("wrong_state", {"state": account.status})
-    now = deps.clock()
-    txn = Txn()
-    actions: list[Action] = [AccountModel.updated_at.set(now)]
-    changes: dict[str, str] = {}
-    if email is not None and email_key(email) != email_key(account.email):
-        _swap(txn, "email", email_key(account.email), email_key(email), account_id, now)
-        actions.append(AccountModel.email.set(email))
-        changes["email"] = mask_email(email)
-    if phone is not None and phone != account.phone:
-        _swap(txn, "phone", account.phone, phone, account_id, now)
-        actions.append(AccountModel.phone.set(phone))
-        changes["phone"] = mask_phone(phone)
-    if not changes:
-        return account_view(account, now)
-    condition = (
-        (AccountModel.status == "active")
-        & (AccountModel.email == account.email)
-        & (AccountModel.phone == account.phone)
-    )
-    txn.update("account", AccountModel(account_id), actions, condition)
-    txn.put("audit", audit.for_account(deps, "admin.contact_changed", account_id, now, staff.actor, reason, changes))
-    _tell(txn, deps, account, email=email, phone=phone, lang=lang, now=now)
-    try:
-        deps.store.commit(txn)
-    except Conflict as exc:
-        raise _contact_refused(exc.labels) from exc
-    updated = _account(deps, account_id)
-    return account_view(updated, now)
-
-
-def _swap(txn: Txn, kind: str, old: str, new: str, account_id: str, now: float) -> None:
-    txn.delete(f"old_{kind}", ClaimModel(claim_key(kind, old)), ClaimModel.account_id == account_id)
-    claim = ClaimModel(claim_key(kind, new), account_id=account_id, created_at=now)
-    txn.put(f"new_{kind}", claim, ClaimModel.claim_key.does_not_exist())
-
-
-def _contact_refused(labels: frozenset[str]) -> ApiError:
-    if "new_phone" in labels:
-        return ApiError("phone_registered")
-    if "new_email" in labels:
-        return validation_error({"email": ["already_registered"]})  # staff may know; users never see this
-    return ApiError("wrong_state", {"state": "changed"})
-
-
-def _tell(
-    txn: Txn, deps: Deps, account: AccountModel, *, email: str | None, phone: str | None, lang: str, now: float
-) -> None:
-    """The notices of a staff contact change, queued in its own transaction (sent after it)."""
-    app = deps.settings.app_name
-    if email is not None:
-        message = templates.changed_email("email", lang, app, mask_email(email))
-        outbox.email_notice(txn, account.email, message, now)  # the old address
-        outbox.email_notice(txn, email, message, now)  # and the new one
-    if phone is not None:
-        message = templates.changed_email("phone", lang, app, mask_phone(phone))
-        outbox.email_notice(txn, email or account.email, message, now)
-        outbox.sms_notice(txn, phone, templates.phone_changed_sms(lang, app), now)  # the new number hears of it too
-
-
 def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """End a sign-in lock and its doubling (a disabled PIN still needs the forgot-PIN flow)."""
     reason = _reason(body)
-    _account(deps, account_id)
+    account = _account(deps, account_id)
     now = deps.clock()
     txn = Txn()
     txn.update(
@@ -190,6 +115,7 @@ def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> d
         AccountModel.account_id.exists(),
     )
     txn.put("audit", audit.for_account(deps, "admin.unlocked", account_id, now, staff.actor, reason))
+    _tell(txn, deps, "account_unlocked", account, now)
     deps.store.commit(txn)
     return account_view(_account(deps, account_id), now)
 
@@ -209,7 +135,8 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
     txn = Txn()
     erase_in(txn, account, "closed", now)
     txn.put("audit", audit.for_account(deps, "admin.reset", account_id, now, staff.actor, reason))
-    scrub_events(deps, account_id)
+    _tell(txn, deps, "account_reset", account, now)
+    outbox.scrub_after(txn, account_id, now)
     try:
         deps.store.commit(txn)
     except Conflict as exc:
@@ -218,9 +145,9 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
     return account_view(tombstone, now)
 
 
-def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any], lang: str) -> dict[str, Any]:
+def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Turn a member's authenticator off (a lost phone): supervisors only, with a reason;
-    the member is told by email."""
+    the member is told by email and SMS."""
     reason = _reason(body)
     account = _account(deps, account_id)
     if account.status != "active":
@@ -234,10 +161,17 @@ def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[st
         AccountModel.status == "active",
     )
     txn.put("audit", audit.for_account(deps, "admin.authenticator_reset", account_id, now, staff.actor, reason))
-    message = templates.changed_email("authenticator", lang, deps.settings.app_name)
-    outbox.email_notice(txn, account.email or "", message, now)
+    _tell(txn, deps, "authenticator_off", account, now)
     deps.store.commit(txn)
     return account_view(_account(deps, account_id), now)
+
+
+def _tell(txn: Txn, deps: Deps, event: str, account: AccountModel, now: float) -> None:
+    """A staff action's security notice, to the account's email and phone, in the member's language."""
+    told = notices.notice(
+        event, emails=[account.email], phones=[account.phone], lang=account.lang or "id", by_staff=True
+    )
+    notices.tell(txn, deps, told, now)
 
 
 def audit_log(deps: Deps, staff: Staff, account_id: str, query: dict[str, str]) -> dict[str, Any]:
@@ -254,7 +188,8 @@ def audit_log(deps: Deps, staff: Staff, account_id: str, query: dict[str, str]) 
             "kind": item.kind,
             "actor": item.actor,
             "reason": item.reason,
-            "client_ip": item.client_ip,
+            "client": item.client_hash,
+            "device": item.device,
             "details": dict(item.details.as_dict() if hasattr(item.details, "as_dict") else item.details or {}),
         }
         for item in items

@@ -17,7 +17,7 @@ from chalicelib.accounts import credentials
 from chalicelib.accounts.authenticator import enabled, off_actions, use_of
 from chalicelib.accounts.credentials import after_recheck, recheck_password, step_up
 from chalicelib.accounts.signed_in import Caller, load
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.storage.models import AccountModel
@@ -55,7 +55,7 @@ def enrol(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     return {"secret": shown.secret, "otpauth_uri": shown.uri, "qr_svg": shown.qr_svg}
 
 
-def confirm(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+def confirm(deps: Deps, caller: Caller, body: dict[str, Any], lang: str = "id") -> dict[str, Any]:
     """Turn the pending secret on with a first code; ten recovery codes, shown this once."""
     code = required(body, "code", parse_text)
     signed = load(deps, caller)
@@ -83,6 +83,8 @@ def confirm(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     condition = (AccountModel.status == "active") & (AccountModel.totp_pending == account.totp_pending)
     txn.update("account", AccountModel(account.account_id), actions, condition)
     txn.put("audit", audit.for_account(deps, "authenticator.enabled", account.account_id, now))
+    event = "authenticator_replaced" if enabled(account) else "authenticator_on"
+    notices.tell(txn, deps, notices.notice(event, emails=[account.email], phones=[account.phone], lang=lang), now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
@@ -110,8 +112,8 @@ def turn_off(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> Non
         (AccountModel.status == "active") & use.condition,
     )
     txn.put("audit", audit.for_account(deps, "authenticator.disabled", account.account_id, now))
-    message = templates.changed_email("authenticator", lang, deps.settings.app_name)
-    outbox.email_notice(txn, account.email or "", message, now)
+    told = notices.notice("authenticator_off", emails=[account.email], phones=[account.phone], lang=lang)
+    notices.tell(txn, deps, told, now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:

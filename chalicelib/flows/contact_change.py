@@ -21,7 +21,7 @@ from chalicelib.accounts.credentials import after_recheck, step_up
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.challenges.send import Outgoing, start_with_code
 from chalicelib.challenges.verify import verify_code
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
 from chalicelib.storage import claim_key
@@ -144,7 +144,11 @@ def verify(deps: Deps, kind: Contact, caller: Caller, flow_id: str, body: dict[s
         txn.put("new", new_claim, ClaimModel.claim_key.does_not_exist())
         details = {"to": mask_destination(kind.channel, value)}
         txn.put("audit", audit.for_account(deps, f"{kind.field}.changed", account.account_id, now, details=details))
-        _tell_owner(txn, deps, kind, account, value=value, lang=lang, now=now)
+        masked = mask_destination(kind.channel, value)
+        told = notices.contact_changed(
+            kind.field, email=account.email, phone=account.phone, new=value, masked=masked, lang=lang
+        )
+        notices.tell(txn, deps, told, now)
 
     try:
         flow = verify_code(
@@ -171,13 +175,3 @@ def _swap_refused(kind: Contact, labels: frozenset[str]) -> ApiError:
         return ApiError("email_registered_during_flow", {"state": CODE_VERIFICATION})
     # The account's contact changed since the flow began (another change, the call center).
     return ApiError("flow_expired")
-
-
-def _tell_owner(
-    txn: Txn, deps: Deps, kind: Contact, account: AccountModel, *, value: str, lang: str, now: float
-) -> None:
-    """The old email hears of an email change; the account's email hears of a phone change
-    (queued with the change itself, sent after it)."""
-    masked = mask_destination(kind.channel, value)
-    message = templates.changed_email(kind.field, lang, deps.settings.app_name, masked)
-    outbox.email_notice(txn, account.email, message, now)

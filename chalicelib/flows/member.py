@@ -15,10 +15,10 @@ from typing import Any
 from chalicelib import audit
 from chalicelib.accounts import credentials
 from chalicelib.accounts.credentials import step_up
-from chalicelib.accounts.erasure import erase_in, scrub_events
+from chalicelib.accounts.erasure import erase_in
 from chalicelib.accounts.signed_in import Caller, Signed, load
 from chalicelib.clock import rfc3339, to_datetime
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices, outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable
 from chalicelib.storage.models import AccountModel, SessionModel
@@ -123,13 +123,12 @@ def delete_account(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) 
     now = deps.clock()
     txn = Txn()
     erase_in(txn, account, "deleted", now, spend=step)
-    event = audit.for_account(deps, "account.deleted", account.account_id, now)
-    event.client_ip = None  # the member's own address is personal data too
-    txn.put("audit", event)
+    txn.put("audit", audit.for_account(deps, "account.deleted", account.account_id, now))
+    outbox.scrub_after(txn, account.account_id, now)
     if account.email:  # the old address hears of it (sent after the erasure commits)
         outbox.email_notice(txn, account.email, templates.account_deleted_email(lang, deps.settings.app_name), now)
+    notices.tell(txn, deps, notices.notice("account_deleted", emails=[], phones=[account.phone], lang=lang), now)
     try:
-        scrub_events(deps, account.account_id)
         deps.store.commit(txn)
     except Conflict as exc:
         raise ApiError("unauthenticated") from exc  # deleted, reset or signed out everywhere meanwhile

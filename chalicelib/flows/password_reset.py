@@ -17,7 +17,7 @@ from chalicelib.accounts import contact, credentials
 from chalicelib.accounts.changes import finish_with_account_change
 from chalicelib.challenges.send import Outgoing, first_reads, send_code, start_with_code
 from chalicelib.challenges.verify import verify_code
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices
 from chalicelib.deps import Deps
 from chalicelib.storage import claim_key
 from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
@@ -115,11 +115,11 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         AccountModel.updated_at.set(now),
     ]
     still_bound = contact.email_claim_check(email)
-    notice = templates.password_changed_email(lang, deps.settings.app_name)
+    told = notices.notice("password_reset", emails=[account.email], phones=[account.phone], lang=lang)
 
     def bound_and_told(txn: Txn) -> None:
         still_bound(txn, flow)
-        outbox.email_notice(txn, account.email, notice, now)
+        notices.tell(txn, deps, told, now)
 
     flow = finish_with_account_change(
         deps,

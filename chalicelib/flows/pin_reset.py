@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from chalicelib import limits
-from chalicelib.accounts import contact
+from chalicelib.accounts import contact, credentials
 from chalicelib.accounts.authenticator import Use, use_of
 from chalicelib.accounts.changes import finish_with_account_change
 from chalicelib.accounts.credentials import new_pin
@@ -24,8 +24,9 @@ from chalicelib.challenges import codes
 from chalicelib.challenges.send import Outgoing, send_code
 from chalicelib.challenges.verify import sent_code_check, verify_code
 from chalicelib.clock import to_datetime
+from chalicelib.delivery import notices
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError, validation_error
+from chalicelib.errors import ApiError, retry_after, validation_error
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
@@ -186,17 +187,26 @@ def _await_authenticator(
     deps: Deps, flow: FlowModel, *, now: float, from_states: tuple[str, ...], still_bound: Callable[[Txn], None]
 ) -> FlowModel:
     """Choosing the authenticator sends nothing: the challenge waits for a code the
-    member's app shows, under the same attempt limit and lifetime as a sent code."""
+    member's app shows, under the same attempt limit and lifetime as a sent code, and
+    choosing it again follows the resend rules (the cooldown, the sends per flow): it
+    never buys fresh attempts faster than a resend would. Its wrong codes also count on
+    the account (``verify``)."""
+    s = deps.settings
     current = challenge_of(flow)
+    if current is not None and current.resend_at > now:
+        raise retry_after("resend_too_soon", current.resend_at - now)
+    sends = (current.sends if current else 0) + 1
+    if sends > s.max_sends_per_flow:
+        raise retry_after("rate_limited", max(1.0, flow.expires_at.timestamp() - now))
     challenge = codes.Challenge(
         channel="authenticator",
         destination="",
         code_id=codes.new_code_id(),
         code_hash="",
-        expires_at=now + deps.settings.code_ttl,
-        resend_at=now,
+        expires_at=now + s.code_ttl,
+        resend_at=now + s.resend_cooldown,
         attempts=0,
-        sends=current.sends if current else 0,
+        sends=sends,
         delivery="delivered",  # nothing travels: the code is already on the member's phone
     )
     moves = [
@@ -205,8 +215,12 @@ def _await_authenticator(
         FlowModel.updated_at.set(now),
         *FlowModel.expiry_actions(now + _lifetime(deps)),
     ]
+    unchanged = (
+        FlowModel.ch_code_id.does_not_exist() if current is None else FlowModel.ch_code_id == current.code_id
+    )  # a parallel choice of the channel does not slip past the cooldown
     txn = Txn()
-    txn.update("flow", FlowModel(flow.flow_id), moves, live_flow(flow.flow_id, FLOW_TYPE, now) & in_states(from_states))
+    guard = live_flow(flow.flow_id, FLOW_TYPE, now) & in_states(from_states) & unchanged
+    txn.update("flow", FlowModel(flow.flow_id), moves, guard)
     still_bound(txn)
     try:
         deps.store.commit(txn)
@@ -227,16 +241,25 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     def by_authenticator(flow: FlowModel, typed: str) -> bool:
         if flow.ch_channel != "authenticator":
             return sent_code_check(deps)(flow, typed)
-        account = deps.store.get(AccountModel, flow.account_id or "-")
-        use = use_of(deps, account, typed, now) if account is not None else None
-        used.extend([use] if use else [])
-        return use is not None
+        # As at the sign-in second step: counted on the account before the check, so the
+        # guesses of every forgot-PIN round (and every sign-in) share the one lockout.
+        guard = credentials.account_guard(flow.account_id or "-")
+        account = credentials.reserve(deps, guard, "code", now)
+        use = use_of(deps, account, typed, now)
+        if use is None:
+            error = credentials.wrong_code(deps, guard, account, now)
+            if error.key == "account_locked":
+                raise error
+            return False
+        used.append(use)
+        return True
 
     def still_bound(txn: Txn, flow: FlowModel) -> None:
         data = flow_data(flow)
         condition = (AccountModel.status == "active") & contact.contact_bound(data["email"], data["phone"])
-        if used:  # one write on the account: the binding and the code's single use together
-            txn.update("contact", AccountModel(flow.account_id or "-"), used[0].actions, condition & used[0].condition)
+        if used:  # one write on the account: the binding, the code's single use, the strikes reset
+            actions = [*credentials.reset_actions(), *used[0].actions]
+            txn.update("contact", AccountModel(flow.account_id or "-"), actions, condition & used[0].condition)
         else:
             txn.check("contact", AccountModel, flow.account_id or "-", condition)
 
@@ -255,8 +278,9 @@ def verify(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return _view(deps, flow)
 
 
-def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Set the new PIN; a disabled PIN works again."""
+def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str = "id") -> dict[str, Any]:
+    """Set the new PIN; a disabled PIN works again; every session ends (as a password
+    reset's do: whoever holds one, the owner hears of it at once by email and SMS)."""
     now = deps.clock()
     flow = load_flow(deps, flow_id, FLOW_TYPE, now)
     require_state(flow, NEW_PIN)
@@ -267,8 +291,10 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         AccountModel.pin_hash.set(deps.hasher.hash(pin)),
         AccountModel.pin_failures.set(0),
         AccountModel.pin_disabled.set(False),
+        AccountModel.session_epoch.add(1),  # every session and refresh token ends
         AccountModel.updated_at.set(now),
     ]
+    told = notices.notice("pin_reset", emails=[account.email], phones=[account.phone], lang=lang)
     flow = finish_with_account_change(
         deps,
         flow,
@@ -278,6 +304,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
         actions=actions,
         event="pin.reset",
         now=now,
+        in_same_txn=lambda txn: notices.tell(txn, deps, told, now),
         contact_condition=contact.contact_bound(data["email"], data["phone"]),
     )
     return _view(deps, flow)

@@ -318,6 +318,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], device: str = "") -
         kpj=data["kpj"],
         membership_type=data["membership_type"],
         password_hash=deps.hasher.hash(password),
+        lang=flow.lang or "id",
         created_at=now,
         updated_at=now,
     )

@@ -18,7 +18,7 @@ from chalicelib.accounts.credentials import SecretKind, after_recheck, new_pin, 
 from chalicelib.accounts.sessions import amr_for, issue_tokens, new_session, revoke
 from chalicelib.accounts.signed_in import Caller, load
 from chalicelib.clock import to_datetime
-from chalicelib.delivery import outbox, templates
+from chalicelib.delivery import notices
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
 from chalicelib.errors import ApiError
@@ -103,7 +103,9 @@ def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
     ]
 
 
-def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "") -> dict[str, Any] | WithStatus:
+def sign_in(
+    deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "", lang: str = "id"
+) -> dict[str, Any] | WithStatus:
     """Email or KPJ with a password or PIN; one answer for every kind of wrong login.
 
     A login with no account is checked against its own guard item, so it is locked
@@ -127,7 +129,7 @@ def sign_in(deps: Deps, body: dict[str, Any], client_ip: str = "", device: str =
     txn.update(
         "account",
         AccountModel(account.account_id),
-        credentials.success_actions(deps, account, kind, secret),
+        [*credentials.success_actions(deps, account, kind, secret), AccountModel.lang.set(lang)],
         AccountModel.status == "active",
     )
     txn.put("session", session)
@@ -246,7 +248,7 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     if now >= ends:
         raise ApiError("unauthenticated")
     if presented in (session.spent or []):
-        revoke(deps, session_id)
+        revoke(deps, session_id, reused_by=session.account_id)
         raise ApiError("unauthenticated")
     if presented != session.refresh_hash:
         raise ApiError("unauthenticated")
@@ -274,15 +276,15 @@ def refresh(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     except Conflict as exc:
         if "session" in exc.labels:
             # A parallel refresh spent this token first: that is reuse too.
-            revoke(deps, session_id)
+            revoke(deps, session_id, reused_by=session.account_id)
         raise ApiError("unauthenticated") from exc
-    return issue_tokens(deps, session.account_id, session_id, new_secret, now, list(session.amr or []))
+    return issue_tokens(deps, session.account_id, session_id, new_secret, now, [str(m) for m in session.amr or []])
 
 
 # --- PIN and password ------------------------------------------------------------------
 
 
-def set_pin(deps: Deps, caller: Caller, body: dict[str, Any]) -> None:
+def set_pin(deps: Deps, caller: Caller, body: dict[str, Any], lang: str = "id") -> None:
     """Set or change the PIN; the password proves it is the owner, and is checked first."""
     signed = load(deps, caller)
     password = required(body, "password", parse_text)
@@ -300,6 +302,8 @@ def set_pin(deps: Deps, caller: Caller, body: dict[str, Any]) -> None:
     txn = Txn()
     txn.update("account", AccountModel(account.account_id), actions, step.guarded(AccountModel.status == "active"))
     txn.put("audit", audit.for_account(deps, "pin.changed", account.account_id, now))
+    told = notices.notice("pin_changed", emails=[account.email], phones=[account.phone], lang=lang)
+    notices.tell(txn, deps, told, now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
@@ -331,7 +335,8 @@ def change_password(deps: Deps, caller: Caller, body: dict[str, Any], lang: str)
     )
     txn.update("session", SessionModel(signed.session.session_id), [SessionModel.epoch.set(epoch)])
     txn.put("audit", audit.for_account(deps, "password.changed", account.account_id, now))
-    outbox.email_notice(txn, account.email, templates.password_changed_email(lang, deps.settings.app_name), now)
+    told = notices.notice("password_changed", emails=[account.email], phones=[account.phone], lang=lang)
+    notices.tell(txn, deps, told, now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:

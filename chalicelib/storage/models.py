@@ -20,7 +20,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib import aws
@@ -125,6 +125,8 @@ class AccountModel(_Base):
     totp_pending = UnicodeAttribute(null=True)
     totp_last_step = NumberAttribute(null=True)
     recovery_codes = UnicodeSetAttribute(null=True)
+    pending_change = UnicodeAttribute(null=True)  # the call center's contact change awaiting approval
+    lang = UnicodeAttribute(null=True)  # the member's language for notices (id | en): set at registration and sign-in
 
 
 class ClaimModel(_Base):
@@ -136,6 +138,18 @@ class ClaimModel(_Base):
     claim_key = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     created_at = NumberAttribute()
+
+
+class FlowsByQueue(GlobalSecondaryIndex):  # type: ignore[type-arg]
+    """Sparse: the flows waiting on someone (``queue`` set only while they wait), oldest
+    first: the call center's contact changes awaiting a second person."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
 
 
 class FlowModel(_Expiring):
@@ -150,6 +164,7 @@ class FlowModel(_Expiring):
         table_name = "flows"
 
     by_expiry = _expiry_index("Flow")
+    by_queue = FlowsByQueue()
     flow_id = UnicodeAttribute(hash_key=True)
     flow_type = UnicodeAttribute()
     state = UnicodeAttribute()
@@ -158,6 +173,7 @@ class FlowModel(_Expiring):
     lang = UnicodeAttribute(default="id")
     account_id = UnicodeAttribute(null=True)
     data = MapAttribute(default=dict)  # type: ignore[var-annotated]
+    queue = UnicodeAttribute(null=True)  # set while the flow waits on staff (by_queue)
 
     ch_channel = UnicodeAttribute(null=True)
     ch_destination = UnicodeAttribute(null=True)
@@ -263,7 +279,8 @@ class AuditModel(_Base):
     kind = UnicodeAttribute()
     actor = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
-    client_ip = UnicodeAttribute(null=True)
+    client_hash = UnicodeAttribute(null=True)  # keyed hash of the client address, never the address
+    device = UnicodeAttribute(null=True)  # the user agent's short description ("Chrome on Android 14")
     request_id = UnicodeAttribute(null=True)
     details = MapAttribute(default=dict)  # type: ignore[var-annotated]
     at = NumberAttribute()

@@ -92,7 +92,9 @@ class Txn:
         self._ops: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {k: [] for k in self._KINDS}
 
     def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
-        """Write a whole item."""
+        """Write a whole item (an audit event only as a new one: events are appended, never rewritten)."""
+        if isinstance(item, AuditModel) and condition is None:
+            condition = AuditModel.event_key.does_not_exist()
         self._ops["put"].append((label, lambda tw: tw.save(item, condition=condition)))
 
     def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None) -> None:
@@ -327,8 +329,8 @@ class Store:
 
     @_guard
     def put_audit(self, item: AuditModel) -> None:
-        """Write one audit event on its own (when there is no transaction to join)."""
-        item.save()
+        """Append one audit event on its own (when there is no transaction to join)."""
+        item.save(condition=AuditModel.event_key.does_not_exist())
 
     def put_audit_quietly(self, item: AuditModel) -> None:
         """Write an audit event that must not turn a 4xx answer into a 503 if storage fails."""
@@ -349,15 +351,19 @@ class Store:
         return items, (items[-1].event_key if more and items else None)
 
     @_guard
+    def queued_flows(self, queue: str, limit: int = 200) -> list[FlowModel]:
+        """The flows waiting in ``queue``, oldest first (the sparse ``by_queue`` index)."""
+        return list(FlowModel.by_queue.query(queue, scan_index_forward=True, limit=limit))
+
+    @_guard
     def scrub_audit(self, item: AuditModel, keep: frozenset[str]) -> None:
-        """Remove what is personal from one audit event: the client address and any
-        detail not in ``keep`` (the event, its time, actor and reason stay)."""
+        """Remove what is personal from one audit event: any detail not in ``keep`` (the
+        event, its time, actor, reason, client hash and device stay: the evidence). Writes
+        ``details`` only: the one attribute the roles may update (docs/decisions.md)."""
         details = item.details.as_dict() if hasattr(item.details, "as_dict") else dict(item.details or {})
         AuditModel(item.subject, item.event_key).update(
-            actions=[
-                AuditModel.client_ip.remove(),
-                AuditModel.details.set({k: v for k, v in details.items() if k in keep}),
-            ]
+            actions=[AuditModel.details.set({k: v for k, v in details.items() if k in keep})],
+            condition=AuditModel.event_key.exists(),
         )
 
     @_guard
@@ -421,9 +427,12 @@ class Store:
 
     @_guard
     def record_failure(self, model: type[Model], key: str, actions: list[Action], condition: Condition | None) -> bool:
-        """Apply what a wrong secret costs (a lock, a PIN strike); False if the condition failed."""
+        """Apply what a wrong secret costs (a lock, a PIN strike); False if the condition failed.
+
+        Nothing is read back (``ReturnValues: NONE``): an account item is larger than a
+        login guard's, and reading it would make a real login's wrong PIN slower."""
         try:
-            model(key).update(actions=actions, condition=condition)
+            model._get_connection().update_item(key, actions=actions, condition=condition, return_values="NONE")
         except PynamoDBException as exc:
             if exc.cause_response_code in _CONDITION_FAILED:
                 return False

@@ -15,7 +15,17 @@
       searchTitle: "Cari akun", searchLabel: "Email, NIK, nomor HP, atau KPJ", search: "Cari",
       unlockTitle: "Buka kunci masuk", reason: "Alasan", unlock: "Buka kunci",
       contactTitle: "Ubah email atau nomor HP", newEmail: "Email baru (kosongkan bila tetap)",
-      newPhone: "Nomor HP baru (kosongkan bila tetap)", saveContact: "Simpan kontak",
+      newPhone: "Nomor HP baru (kosongkan bila tetap)", saveContact: "Ajukan perubahan",
+      verification: "Cara identitas diperiksa", verificationPick: "Pilih…",
+      vQuestions: "Pertanyaan (NIK, tanggal lahir, data kepesertaan)", vVideo: "Panggilan video (e-KTP ditunjukkan)",
+      vBranch: "Datang ke kantor cabang", contactHelp: "Perubahan berlaku setelah disetujui supervisor lain.",
+      verificationNeeded: "Pilih cara identitas anggota diperiksa.",
+      contactRequested: "Permintaan dikirim. Kontak baru berlaku setelah disetujui supervisor lain (paling lambat 24 jam).",
+      approvalsTitle: "Menunggu persetujuan", refresh: "Muat ulang", approve: "Setujui", reject: "Tolak",
+      noApprovals: "Tidak ada permintaan yang menunggu.", requestedBy: "Diajukan oleh", checkedBy: "Identitas diperiksa lewat",
+      newContact: "Kontak baru", approved: "Disetujui. Kontak baru berlaku, semua sesi anggota diakhiri, dan pemberitahuan dikirim ke alamat lama dan baru.",
+      rejected: "Ditolak. Kontak anggota tidak berubah.", notYours: "Permintaan Anda sendiri harus disetujui supervisor lain.",
+      decisionExpired: "Permintaan ini sudah kedaluwarsa (lebih dari 24 jam). Ajukan lagi bila perlu.",
       authenticatorTitle: "Matikan aplikasi autentikator (HP hilang)", authenticatorReset: "Matikan autentikator",
       resetTitle: "Reset akun (daftar ulang)",
       resetHelp: "Akun ditutup; email, NIK, nomor HP dan KPJ bebas didaftarkan lagi.",
@@ -29,8 +39,7 @@
       reasonNeeded: "Tulis alasan (minimal 3 huruf).", contactNeeded: "Isi email baru atau nomor HP baru.",
       confirmNeeded: "Centang “Saya yakin” untuk mereset akun.", working: "Memproses…",
       unlocked: "Kunci masuk sudah dibuka. Anggota bisa masuk lagi sekarang.",
-      contactChanged: "Kontak sudah diubah. Pemberitahuan dikirim ke alamat lama dan baru.",
-      authenticatorOff: "Aplikasi autentikator sudah dimatikan. Anggota diberi tahu lewat email.",
+      authenticatorOff: "Aplikasi autentikator sudah dimatikan. Anggota diberi tahu lewat email dan SMS.",
       resetDone: "Akun sudah direset. Anggota bisa mendaftar ulang dengan data yang sama.",
       failed: "Gagal:", network: "Tidak dapat menghubungi server. Periksa jaringan lalu coba lagi.",
       fName: "Nama", fEmail: "Email", fPhone: "Nomor HP", fNik: "NIK", fKpj: "KPJ", fBirth: "Tanggal lahir",
@@ -49,7 +58,17 @@
       searchTitle: "Find an account", searchLabel: "Email, NIK, phone number or KPJ", search: "Search",
       unlockTitle: "Unlock sign-in", reason: "Reason", unlock: "Unlock",
       contactTitle: "Change email or phone", newEmail: "New email (leave empty to keep)",
-      newPhone: "New phone number (leave empty to keep)", saveContact: "Save contact",
+      newPhone: "New phone number (leave empty to keep)", saveContact: "Request the change",
+      verification: "How identity was checked", verificationPick: "Choose…",
+      vQuestions: "Questions (NIK, birth date, membership details)", vVideo: "Video call (e-KTP shown)",
+      vBranch: "Visit to a branch office", contactHelp: "The change applies once another supervisor approves it.",
+      verificationNeeded: "Choose how the member's identity was checked.",
+      contactRequested: "Request sent. The new contact applies once another supervisor approves it (within 24 hours).",
+      approvalsTitle: "Waiting for approval", refresh: "Reload", approve: "Approve", reject: "Reject",
+      noApprovals: "Nothing is waiting.", requestedBy: "Requested by", checkedBy: "Identity checked by",
+      newContact: "New contact", approved: "Approved. The new contact applies, every session of the member ended, and notices went to the old and the new addresses.",
+      rejected: "Rejected. The member's contact is unchanged.", notYours: "Your own request needs another supervisor's approval.",
+      decisionExpired: "This request has expired (over 24 hours). Request it again if needed.",
       authenticatorTitle: "Turn the authenticator app off (lost phone)", authenticatorReset: "Turn authenticator off",
       resetTitle: "Reset the account (register again)",
       resetHelp: "The account is closed; its email, NIK, phone and KPJ are free to register again.",
@@ -63,8 +82,7 @@
       reasonNeeded: "Write a reason (at least 3 characters).", contactNeeded: "Enter a new email or a new phone number.",
       confirmNeeded: "Tick “I am sure” to reset the account.", working: "Working…",
       unlocked: "Sign-in is unlocked. The member can sign in again now.",
-      contactChanged: "Contact changed. Notices went to the old and the new address.",
-      authenticatorOff: "The authenticator app is off. The member was told by email.",
+      authenticatorOff: "The authenticator app is off. The member was told by email and SMS.",
       resetDone: "The account is reset. The member can register again with the same data.",
       failed: "Failed:", network: "The server cannot be reached. Check the network and try again.",
       fName: "Name", fEmail: "Email", fPhone: "Phone", fNik: "NIK", fKpj: "KPJ", fBirth: "Birth date",
@@ -138,6 +156,7 @@
     document.querySelectorAll(".supervisor").forEach((el) => { el.hidden = !groups.includes("supervisor"); });
     notice("");
     $("query").focus();
+    if (groups.includes("supervisor")) loadApprovals();
   }
 
   function signOut(message) {
@@ -206,7 +225,10 @@
     if (!response.ok) {
       const err = data.error || {};
       const fields = err.details && err.details.fields ? Object.keys(err.details.fields).join(", ") : "";
-      throw { message: (err.message || data.message || String(response.status)) + (fields ? " (" + fields + ")" : "") };
+      throw {
+        status: response.status, code: err.code,
+        message: (err.message || data.message || String(response.status)) + (fields ? " (" + fields + ")" : ""),
+      };
     }
     return data;
   }
@@ -317,7 +339,7 @@
       out.className = "result ok";
       out.textContent = t(done);
       form.reset();
-      if (account && account.account_id) { state.account = account; renderCard(account); }
+      if (account && account.account_id && !account.change_id) { state.account = account; renderCard(account); }
       $("audit-rows").replaceChildren(); state.cursor = null;
       await loadAudit();
     } catch (e) {
@@ -336,6 +358,66 @@
       return null;
     }
     return reason;
+  }
+
+  // --- four eyes: contact changes waiting for a second person ---------------------------
+  const VERIFIED = { questions: "vQuestions", video_call: "vVideo", branch_visit: "vBranch" };
+
+  async function loadApprovals(message) {
+    const list = $("approvals-list");
+    let data;
+    try {
+      data = await api("GET", "v1/admin/contact-changes?status=pending");
+    } catch (e) {
+      if (!e.silent) $("approvals-result").textContent = t("failed") + " " + e.message;
+      return;
+    }
+    list.replaceChildren();
+    $("approvals-result").textContent = message || (data.changes.length ? "" : t("noApprovals"));
+    for (const c of data.changes) list.append(approvalItem(c));
+  }
+
+  function approvalItem(c) {
+    const li = document.createElement("li");
+    li.className = "approval";
+    li.dataset.changeId = c.change_id;
+    const lines = [
+      t("newContact") + ": " + [c.email, c.phone].filter(Boolean).join(", "),
+      t("reason") + ": " + (c.reason || ""),
+      t("checkedBy") + ": " + t(VERIFIED[c.verification] || c.verification),
+      t("requestedBy") + ": " + (c.requested_by || "") + " · " +
+        new Date(c.requested_at).toLocaleString(state.lang === "en" ? "en-GB" : "id-ID"),
+    ];
+    for (const line of lines) { const p = document.createElement("p"); p.textContent = line; li.append(p); }
+    const label = document.createElement("label");
+    label.textContent = t("reason");
+    const reason = document.createElement("input");
+    reason.maxLength = 500;
+    reason.className = "decision-reason";
+    label.append(reason);
+    const yes = document.createElement("button"); yes.type = "button"; yes.className = "approve"; yes.textContent = t("approve");
+    const no = document.createElement("button"); no.type = "button"; no.className = "reject"; no.textContent = t("reject");
+    yes.addEventListener("click", () => busy(yes, () => decide(c, "approve", reason.value.trim())));
+    no.addEventListener("click", () => busy(no, () => decide(c, "reject", reason.value.trim())));
+    li.append(label, yes, no);
+    return li;
+  }
+
+  async function decide(change, verb, reason) {
+    const out = $("approvals-result");
+    if (verb === "reject" && reason.length < 3) { out.className = "result bad"; out.textContent = t("reasonNeeded"); return; }
+    out.className = "result"; out.textContent = t("working");
+    try {
+      await api("POST", "v1/admin/contact-changes/" + encodeURIComponent(change.change_id) + "/" + verb,
+        reason ? { reason } : {});
+    } catch (e) {
+      if (e.silent) return;
+      out.className = "result bad";
+      out.textContent = e.status === 403 ? t("notYours") : e.status === 410 ? t("decisionExpired") : t("failed") + " " + e.message;
+      return;
+    }
+    await loadApprovals(t(verb === "approve" ? "approved" : "rejected"));
+    out.className = "result ok";
   }
 
   // --- wiring ----------------------------------------------------------------------------
@@ -386,12 +468,18 @@
     if (!email && !phone) {
       $("action-result").className = "result bad"; $("action-result").textContent = t("contactNeeded"); return;
     }
+    const verification = $("contact-verification").value;
+    if (!verification) {
+      $("action-result").className = "result bad"; $("action-result").textContent = t("verificationNeeded");
+      $("contact-verification").focus(); return;
+    }
     const reason = reasonOf("contact-reason");
     if (!reason) return;
-    const body = { reason };
+    const body = { reason, verification };
     if (email) body.email = email;
     if (phone) body.phone = phone;
-    await act(form, ["PATCH", base() + "/contact"], body, "contactChanged");
+    await act(form, ["PATCH", base() + "/contact"], body, "contactRequested");
+    if (state.claims && (state.claims["cognito:groups"] || []).includes("supervisor")) loadApprovals();
   });
   onSubmit("authenticator-form", async (form) => {
     const reason = reasonOf("authenticator-reason");
@@ -405,6 +493,7 @@
     if (reason) await act(form, ["POST", base() + "/reset"], { reason }, "resetDone");
   });
   $("audit-more").addEventListener("click", (event) => busy(event.currentTarget, loadAudit));
+  $("approvals-refresh").addEventListener("click", (event) => busy(event.currentTarget, () => loadApprovals()));
   $("sign-out").addEventListener("click", () => signOut(t("signedOut")));
   $("lang").addEventListener("change", (event) => { state.lang = event.target.value; applyLanguage(); });
 
