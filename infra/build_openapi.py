@@ -645,9 +645,13 @@ def _operation(
     op: dict[str, Any] = {"summary": summary, "operationId": f"{method}_{path}", "responses": responses}
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-        for name in ("flow_id", "account_id", "session_id")
+        for name in ("flow_id", "account_id", "session_id", "change_id")
         if "{" + name + "}" in path
     ]
+    if path == "/v1/admin/contact-changes":
+        params.append(
+            {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": ["pending"]}}
+        )
     if path == "/v1/admin/accounts":
         params += [
             {"name": k, "in": "query", "required": False, "schema": STR} for k in ("email", "nik", "phone", "kpj")

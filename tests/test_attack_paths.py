@@ -95,10 +95,15 @@ def test_phone_ownership_is_not_told_to_a_token_without_the_password(
 
 
 def _admin_contact(api: Api, token: str, account_id: str, body: dict[str, Any]) -> Any:
+    """An agent's request, approved by a supervisor (four eyes): the approval's answer."""
+    from tests.conftest import staff_token_for
+
     headers = {"Authorization": f"Bearer {token}"}
-    return api.call(
-        "PATCH", f"/v1/admin/accounts/{account_id}/contact", {**body, "reason": "mailbox dibobol"}, headers=headers
-    )
+    request = {**body, "reason": "mailbox dibobol", "verification": "branch_visit"}
+    asked = api.call("PATCH", f"/v1/admin/accounts/{account_id}/contact", request, headers=headers)
+    assert asked.status == 202, asked
+    supervisor = {"Authorization": f"Bearer {staff_token_for('spv01', 'supervisor')}"}
+    return api.post(f"/v1/admin/contact-changes/{asked.body['change_id']}/approve", {}, headers=supervisor)
 
 
 def test_a_reset_verified_through_the_old_mailbox_cannot_finish(
@@ -148,7 +153,12 @@ def test_an_email_change_dies_when_the_phone_changed_meanwhile(
     )
     code = outbox.email_code("baru@example.com")
     assert _admin_contact(api, staff_token, member.account_id, {"phone": "081377770000"}).status == 200
-    answer = api.post(f"/v1/me/email/{flow.body['flow_id']}/verify", {"code": code}, headers=member.auth())
+    ended = api.post(f"/v1/me/email/{flow.body['flow_id']}/verify", {"code": code}, headers=member.auth())
+    assert ended.status == 401  # the approval ended every session
+    fresh = api.post("/v1/sessions", {"login": member.who.email, "password": member.who.password}).body
+    answer = api.post(
+        f"/v1/me/email/{flow.body['flow_id']}/verify", {"code": code}, headers=member.auth(fresh["access_token"])
+    )
     assert answer.status == 410 and answer.code == "flow_expired"
 
 

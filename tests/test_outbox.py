@@ -148,11 +148,15 @@ def test_a_security_notice_is_written_with_the_change_and_sent_after_the_answer(
         answer = client.http.put("/v1/me/password", headers=headers, body=body)
     assert answer.status_code == 204
     queued = [i for i in _items() if i.status == "queued"]
-    assert len(queued) == 1 and queued[0].channel == "email" and queued[0].destination == member.who.email
-    assert outbox.run_sender() == 1
+    assert {(i.channel, i.destination) for i in queued} == {
+        ("email", member.who.email),
+        ("sms", member.who.phone_e164),
+    }  # the notice goes by email and SMS, both with the change, both after the answer
+    assert outbox.run_sender() == 2
     notices = outbox.emails(member.who.email)
     assert len(outbox.emails()) == seen_before + 1 and "kata sandi" in notices[-1].subject.lower()
-    assert OutboxModel.get(queued[0].message_id).status == "sent"
+    assert any("Kata sandi" in t for _, t in outbox.sms(member.who.phone_e164))
+    assert all(OutboxModel.get(i.message_id).status == "sent" for i in queued)
 
 
 def test_the_local_stack_sends_from_the_outbox_within_seconds(local_stack: LocalStack) -> None:

@@ -103,7 +103,13 @@ def _invoke(name: str, event: dict[str, Any]) -> Any:
 
 @pytest.mark.settings(refresh_token_ttl=3600)
 def test_every_call_the_functions_make_is_in_their_role(
-    api: Api, journey: Journey, outbox: Outbox, clock: FakeClock, staff_token: str, recorded: dict[str, set[str]]
+    api: Api,
+    journey: Journey,
+    outbox: Outbox,
+    clock: FakeClock,
+    staff_token: str,
+    supervisor_token: str,
+    recorded: dict[str, set[str]],
 ) -> None:
     # the API: a member's life (registration, sign-in, devices, PIN, recovery, export, deletion)
     who = person(950)
@@ -138,6 +144,11 @@ def test_every_call_the_functions_make_is_in_their_role(
         api.post(f"/v1/admin/accounts/{found['account_id']}/unlock", {"reason": "telepon"}, headers=staff).status == 200
     )
     assert api.get(f"/v1/admin/accounts/{found['account_id']}/audit", headers=staff).status == 200
+    supervisor = {"Authorization": f"Bearer {supervisor_token}"}
+    request = {"phone": "081366660000", "reason": "nomor hilang", "verification": "video_call"}
+    change = api.call("PATCH", f"/v1/admin/accounts/{found['account_id']}/contact", request, headers=staff).body
+    assert api.get("/v1/admin/contact-changes?status=pending", headers=supervisor).status == 200
+    assert api.post(f"/v1/admin/contact-changes/{change['change_id']}/approve", {}, headers=supervisor).status == 200
     fresh = api.post("/v1/sessions", {"login": who.email, "password": who.password}).body
     export = api.post(
         "/v1/me/export", {"password": who.password}, headers={"Authorization": f"Bearer {fresh['access_token']}"}

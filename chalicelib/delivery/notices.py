@@ -19,6 +19,7 @@ from chalicelib import audit, limits
 from chalicelib.delivery import outbox
 from chalicelib.delivery.templates import pick_lang
 from chalicelib.deps import Deps
+from chalicelib.devices import UNKNOWN
 from chalicelib.storage.store import Txn
 
 WIB = timezone(timedelta(hours=7))
@@ -103,7 +104,8 @@ def text(deps: Deps, told: Notice, now: float) -> tuple[str, str, str]:
     app = deps.settings.app_name
     what = _WHAT[told.event][i].format(app=app, new=told.new)
     when = datetime.fromtimestamp(now, tz=UTC).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
-    device = audit.origin().device or ("perangkat tidak dikenal" if i == 0 else "an unknown device")
+    described = audit.origin().device
+    device = described if described and described != UNKNOWN else ("perangkat tidak dikenal", "an unknown device")[i]
     by = _BY_STAFF[i].format(app=app) if told.by_staff else _BY_DEVICE[i].format(device=device)
     advice, never = _ADVICE[i].format(app=app), _NEVER[i].format(app=app)
     line = f"{what}, {when}, {by}."

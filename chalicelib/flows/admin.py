@@ -117,7 +117,10 @@ def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> d
     txn.put("audit", audit.for_account(deps, "admin.unlocked", account_id, now, staff.actor, reason))
     _tell(txn, deps, "account_unlocked", account, now)
     deps.store.commit(txn)
-    return account_view(_account(deps, account_id), now)
+    # the answer is built from what was written: a read after the commit could fail and
+    # turn a done unlock into a 503 that invites a second one
+    account.locked_until, account.failed_logins, account.lock_count, account.updated_at = 0, 0, 0, now
+    return account_view(account, now)
 
 
 def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +166,9 @@ def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[st
     txn.put("audit", audit.for_account(deps, "admin.authenticator_reset", account_id, now, staff.actor, reason))
     _tell(txn, deps, "authenticator_off", account, now)
     deps.store.commit(txn)
-    return account_view(_account(deps, account_id), now)
+    account.totp_secret = account.totp_pending = account.recovery_codes = None
+    account.totp_last_step, account.updated_at = None, now
+    return account_view(account, now)
 
 
 def _tell(txn: Txn, deps: Deps, event: str, account: AccountModel, now: float) -> None:

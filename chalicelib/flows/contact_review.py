@@ -241,7 +241,9 @@ def approve(deps: Deps, staff: Staff, change_id: str, body: dict[str, Any]) -> d
         if "new_email" in exc.labels:
             raise validation_error({"email": ["already_registered"]}) from exc
         raise ApiError("wrong_state", {"state": "changed"}) from exc  # replaced, decided or the account moved meanwhile
-    return account_view(_account(deps, account_id), now)
+    account.email, account.phone = email or old_email, phone or old_phone  # what was written (no read after it)
+    account.pending_change, account.updated_at = None, now
+    return account_view(account, now)
 
 
 def _swap(txn: Txn, kind: str, old: str, new: str, account_id: str, now: float) -> None:
