@@ -114,6 +114,18 @@ def session_second_factor(call: Call) -> Any:
     return flows.sessions.verify_second_factor(call.deps, call["flow_id"], call.body)
 
 
+@route("/v1/sessions/passkey/options", "POST")
+def session_passkey_options(call: Call) -> Any:
+    """Request options for a passkey sign-in (discoverable: no login typed)."""
+    return flows.passkeys.sign_in_options(call.deps)
+
+
+@route("/v1/sessions/passkey", "POST", 201)
+def session_passkey(call: Call) -> Any:
+    """Sign in with a passkey: a session whose amr names it."""
+    return flows.passkeys.sign_in(call.deps, call.body, call.client_ip, call.headers.get("user-agent") or "")
+
+
 @route("/v1/sessions/refresh", "POST", 201)
 def session_refresh(call: Call) -> Any:
     """Rotate the refresh token; a new access token."""
@@ -193,6 +205,57 @@ def me_authenticator_confirm(call: Call) -> Any:
 def me_authenticator_off(call: Call) -> Any:
     """Turn the authenticator off (password and a current or recovery code)."""
     return flows.authenticator.turn_off(call.deps, call.member, call.body, call.lang)
+
+
+# --- passkeys -----------------------------------------------------------------------------
+
+
+@route("/v1/me/passkeys/options", "POST", member=True)
+def me_passkey_options(call: Call) -> Any:
+    """Creation options for a new passkey (password, and the authenticator's code when on)."""
+    return flows.passkeys.registration_options(call.deps, call.member, call.body, call.headers.get("user-agent") or "")
+
+
+@route("/v1/me/passkeys", "POST", 201, member=True)
+def me_passkey_add(call: Call) -> Any:
+    """Keep the passkey the phone made for the options' flow."""
+    return flows.passkeys.register(call.deps, call.member, call.body, call.lang)
+
+
+@route("/v1/me/passkeys", "GET", member=True)
+def me_passkeys(call: Call) -> Any:
+    """The member's passkeys, newest first."""
+    return flows.passkeys.list_passkeys(call.deps, call.member)
+
+
+@route("/v1/me/passkeys/{passkey_id}", "PATCH", member=True)
+def me_passkey_rename(call: Call) -> Any:
+    """Name a passkey."""
+    return flows.passkeys.rename(call.deps, call.member, call["passkey_id"], call.body)
+
+
+@route("/v1/me/passkeys/{passkey_id}", "DELETE", 204, member=True)
+def me_passkey_remove(call: Call) -> Any:
+    """Remove a passkey (password, and the authenticator's code when on)."""
+    return flows.passkeys.remove(call.deps, call.member, call["passkey_id"], call.body, call.lang)
+
+
+@route("/.well-known/webauthn", "GET")
+def well_known_webauthn(call: Call) -> Any:
+    """The web origins this relying party accepts (WebAuthn related origins)."""
+    return flows.passkeys.well_known(call.deps, "webauthn")
+
+
+@route("/.well-known/assetlinks.json", "GET")
+def well_known_assetlinks(call: Call) -> Any:
+    """Android Digital Asset Links: the apps that may use this site's passkeys."""
+    return flows.passkeys.well_known(call.deps, "assetlinks")
+
+
+@route("/.well-known/apple-app-site-association", "GET")
+def well_known_apple(call: Call) -> Any:
+    """The iOS apps that may use this site's passkeys (webcredentials)."""
+    return flows.passkeys.well_known(call.deps, "apple")
 
 
 # --- devices, a copy of my data, deleting my account -------------------------------------

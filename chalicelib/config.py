@@ -101,6 +101,16 @@ class Settings:
     # HTTP
     max_body_bytes: int = 16384
 
+    # passkeys (WebAuthn): the relying party, the web origins it accepts, and the apps
+    # allowed to use its passkeys (comma-separated lists)
+    passkey_rp_id: str = "localhost"
+    passkey_origins: str = "http://localhost:8000"  # https://<rp id> in deployed stages
+    android_packages: str = ""  # com.example.sandi,...
+    android_cert_fingerprints: str = ""  # SHA-256 of each signing certificate, AA:BB:... (release and debug)
+    ios_app_ids: str = ""  # <TEAMID>.<bundle id>,...
+    passkey_ttl: int = 300
+    max_passkeys: int = 10
+
     # call center: the stage's Cognito staff pool (the template sets these; the local
     # stack creates the pool in the emulator and sets them itself)
     staff_pool_id: str = ""

@@ -54,6 +54,20 @@ ERRORS: dict[str, tuple[int, dict[str, str]]] = {
             "en": "This phone number is already registered to another account. Use another number.",
         },
     ),
+    "passkey_registered": (
+        409,
+        {
+            "id": "Passkey ini sudah terdaftar. Gunakan passkey lain atau masuk dengannya.",
+            "en": "This passkey is already registered. Use another passkey or sign in with it.",
+        },
+    ),
+    "passkey_limit": (
+        409,
+        {
+            "id": "Akun ini sudah memiliki 10 passkey. Hapus satu sebelum menambah yang baru.",
+            "en": "This account already has 10 passkeys. Remove one before adding another.",
+        },
+    ),
     "kpj_registered": (
         409,
         {

@@ -69,6 +69,7 @@ class Keys:
     token: bytes  # the current version's: signs new access tokens
     kid: str  # the current version's id, in every new token's header
     token_keys: dict[str, bytes] = field(default_factory=dict)  # every accepted version's
+    passkey: bytes = b""  # seals an account id into its passkey user handle (AES-SIV)
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -85,6 +86,7 @@ class Keys:
             token=token_keys[current],
             kid=current,
             token_keys=token_keys,
+            passkey=_derive(master, "passkey-user"),
         )
 
 

@@ -79,6 +79,34 @@ def _add(txn: Txn, limit: Limit, now: float) -> Taken:
     return Taken(limit, counter_key, None)
 
 
+def signin(settings: Settings, key: bytes, client_ip: str) -> list[Limit]:
+    """The sign-in throttle of one client address (every attempt counts, before the check),
+    for a password, a PIN or a passkey alike."""
+    per_minute, per_hour = settings.signin_per_client_per_minute, settings.signin_per_client_per_hour
+    return [
+        *for_client(
+            settings,
+            key,
+            "signin#client#",
+            client_ip,
+            max_per_address=per_minute,
+            window=60,
+            name="client_minute",
+            suffix="#m",
+        ),
+        *for_client(
+            settings,
+            key,
+            "signin#client#",
+            client_ip,
+            max_per_address=per_hour,
+            window=3600,
+            name="client_hour",
+            suffix="#h",
+        ),
+    ]
+
+
 def count_only(txn: Txn, limit: Limit, now: float, n: int = 1) -> None:
     """Count ``n`` events in a fixed-window limit without a cap (what must happen anyway,
     such as a security notice, still spends the budget others are held to)."""

@@ -8,7 +8,8 @@ stages in one account never mix in an alarm (the template's alarms name theirs).
 
 Metric names (all counts): CodesSent, CodesVerified, CodesWrong, CodesExpired,
 CodesLocked, Delivered, DeliveryFailed, Suppressed, RateLimited, SignIns,
-SignInFailures, Lockouts, OutboxSent, OutboxFailed (the outbox sender).
+SignInFailures, Lockouts, OutboxSent, OutboxFailed (the outbox sender), PasskeysAdded,
+PasskeyCloneSuspected.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ NAMES = (
     "Lockouts",
     "OutboxSent",
     "OutboxFailed",
+    "PasskeysAdded",
+    "PasskeyCloneSuspected",
 )
 
 

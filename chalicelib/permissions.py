@@ -25,6 +25,7 @@ API_TABLES: Tables = {
     "counters": ("GetItem", "PutItem", "UpdateItem"),
     "suppressions": ("GetItem", "ConditionCheckItem"),
     "audit": ("PutItem", "Query"),  # append only (each put asserts a new key); the export reads
+    "passkeys": ("GetItem", "PutItem", "UpdateItem", "DeleteItem"),  # sign-in, add, remove, erasure
     "outbox": ("PutItem",),  # a message (or an erasure's scrub), in the transaction of the change it reports
 }
 CLEANUP_TABLES: Tables = {

@@ -141,5 +141,6 @@ def account_view(account: AccountModel, now: float) -> dict[str, Any]:
         "locked": locked,
         "locked_until": rfc3339(account.locked_until) if locked else None,
         "failed_logins": int(account.failed_logins or 0),
+        "passkeys": len(account.passkeys or ()),  # how many, never the keys
         "updated_at": rfc3339(account.updated_at),
     }

@@ -150,6 +150,31 @@ SCHEMAS: dict[str, Any] = {
         amr={**AMR, "description": "How the session signed in (RFC 8176)"},
     ),
     "Devices": obj(["sessions"], sessions={"type": "array", "items": ref("Device")}),
+    "Passkey": obj(
+        ["passkey_id", "name", "created_at", "last_used_at", "backed_up", "device_type"],
+        passkey_id={"type": "string", "description": "The credential id (base64url)"},
+        name={"type": "string", "maxLength": 64},
+        created_at={"type": "string", "format": "date-time"},
+        last_used_at={"type": ["string", "null"], "format": "date-time"},
+        backed_up={"type": "boolean"},
+        device_type={"type": "string", "enum": ["single_device", "multi_device"]},
+    ),
+    "Passkeys": obj(["passkeys"], passkeys={"type": "array", "items": ref("Passkey")}),
+    "PasskeyOptions": obj(
+        ["flow_id", "expires_at", "options"],
+        flow_id=STR,
+        expires_at={"type": "string", "format": "date-time"},
+        options={
+            "type": "object",
+            "description": "PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON "
+            "(WebAuthn Level 3; binary as base64url without padding)",
+        },
+    ),
+    "WebAuthnOrigins": obj(["origins"], origins={"type": "array", "items": STR}),
+    "AppleAppSiteAssociation": obj(
+        ["webcredentials"], webcredentials=obj(["apps"], apps={"type": "array", "items": STR})
+    ),
+    "AssetLinks": {"type": "array", "items": {"type": "object"}},
     "MemberExport": {
         **obj(
             ["schema", "exported_at", "profile", "contact", "membership", "security", "sessions", "audit_events"],
@@ -166,6 +191,12 @@ SCHEMAS: dict[str, Any] = {
                 locked_until={"type": ["string", "null"]},
             ),
             sessions={"type": "array", "items": ref("Device")},
+            passkeys={
+                "type": "array",
+                "items": obj(
+                    ["name", "created_at"], name=STR, created_at=STR, last_used_at={"type": ["string", "null"]}
+                ),
+            },
             audit_events={
                 "type": "array",
                 "description": "The member's own security events, newest first",
@@ -277,6 +308,19 @@ BODIES = {
         },
     ),
     "optional_reason": obj([], reason=REASON),
+    "empty": obj([]),
+    "passkey_name": obj(["name"], name={"type": "string", "minLength": 1, "maxLength": 64}),
+    "passkey_registration": obj(
+        ["flow_id", "credential"],
+        flow_id=STR,
+        credential={"type": "object", "description": "RegistrationResponseJSON (WebAuthn Level 3)"},
+        name={"type": "string", "maxLength": 64},
+    ),
+    "passkey_assertion": obj(
+        ["flow_id", "credential"],
+        flow_id=STR,
+        credential={"type": "object", "description": "AuthenticationResponseJSON (WebAuthn Level 3)"},
+    ),
 }
 
 FLOW_ERRORS = ["404", "409", "410", "422"]
@@ -404,6 +448,88 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
     ("delete", "/v1/me", "Delete my account (password first)", "delete_account", "204", None, "user", ["401", "423"]),
     ("get", "/v1/me/sessions", "Where I am signed in, newest first", None, "200", "Devices", "user", ["401"]),
     ("delete", "/v1/me/sessions/{session_id}", "Sign one device out", None, "204", None, "user", ["401", "404"]),
+    (
+        "post",
+        "/v1/me/passkeys/options",
+        "Creation options for a new passkey (password, and the authenticator's code when on)",
+        "step_up",
+        "200",
+        "PasskeyOptions",
+        "user",
+        ["401", "409", "422", "423"],
+    ),
+    (
+        "post",
+        "/v1/me/passkeys",
+        "Keep the passkey the phone made for the options' flow",
+        "passkey_registration",
+        "201",
+        "Passkey",
+        "user",
+        ["401", "404", "409", "410", "422"],
+    ),
+    ("get", "/v1/me/passkeys", "My passkeys, newest first", None, "200", "Passkeys", "user", ["401"]),
+    (
+        "patch",
+        "/v1/me/passkeys/{passkey_id}",
+        "Name a passkey",
+        "passkey_name",
+        "200",
+        "Passkey",
+        "user",
+        ["401", "404", "422"],
+    ),
+    (
+        "delete",
+        "/v1/me/passkeys/{passkey_id}",
+        "Remove a passkey (password, and the authenticator's code when on)",
+        "step_up",
+        "204",
+        None,
+        "user",
+        ["401", "404", "422", "423"],
+    ),
+    (
+        "post",
+        "/v1/sessions/passkey/options",
+        "Request options for a passkey sign-in (no login typed)",
+        "empty",
+        "200",
+        "PasskeyOptions",
+        None,
+        [],
+    ),
+    (
+        "post",
+        "/v1/sessions/passkey",
+        "Sign in with a passkey",
+        "passkey_assertion",
+        "201",
+        "Session",
+        None,
+        ["401", "404", "410", "422", "429"],
+    ),
+    (
+        "get",
+        "/.well-known/webauthn",
+        "The web origins this relying party accepts",
+        None,
+        "200",
+        "WebAuthnOrigins",
+        None,
+        [],
+    ),
+    ("get", "/.well-known/assetlinks.json", "Android Digital Asset Links", None, "200", "AssetLinks", None, []),
+    (
+        "get",
+        "/.well-known/apple-app-site-association",
+        "The iOS apps that may use this site's passkeys",
+        None,
+        "200",
+        "AppleAppSiteAssociation",
+        None,
+        [],
+    ),
     (
         "post",
         "/v1/me/export",
@@ -645,7 +771,7 @@ def _operation(
     op: dict[str, Any] = {"summary": summary, "operationId": f"{method}_{path}", "responses": responses}
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-        for name in ("flow_id", "account_id", "session_id", "change_id")
+        for name in ("flow_id", "account_id", "session_id", "change_id", "passkey_id")
         if "{" + name + "}" in path
     ]
     if path == "/v1/admin/contact-changes":

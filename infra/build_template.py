@@ -25,6 +25,7 @@ TABLES: list[tuple[str, str, list[tuple[str, str, str]], bool, bool]] = [
     ("SuppressionsTable", "suppressions", [("destination_key", "S", "HASH")], False, False),
     ("AuditTable", "audit", [("subject", "S", "HASH"), ("event_key", "S", "RANGE")], True, False),
     ("OutboxTable", "outbox", [("message_id", "S", "HASH")], True, False),
+    ("PasskeysTable", "passkeys", [("credential_id", "S", "HASH")], False, False),
 ]
 FUNCTIONS = ("APIHandler", "Cleanup", "SesFeedback", "SmsReceipts", "OutboxSender")
 LIVE_ALIAS = "live"
@@ -455,7 +456,10 @@ def _dashboard() -> dict[str, Any]:
             ),
             widget(
                 "Sign-ins and lockouts",
-                [["Sandi", n, "stage", stage] for n in ("SignIns", "SignInFailures", "Lockouts")],
+                [
+                    ["Sandi", n, "stage", stage]
+                    for n in ("SignIns", "SignInFailures", "Lockouts", "PasskeysAdded", "PasskeyCloneSuspected")
+                ],
                 12,
                 12,
             ),

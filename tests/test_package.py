@@ -44,7 +44,7 @@ def test_template_declares_tables_topic_schedule_and_least_privilege(package: Pa
     template = json.loads((package / "sam.json").read_text())
     resources = template["Resources"]
     tables = {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert len(tables) == 8
+    assert len(tables) == 9
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"

@@ -119,6 +119,21 @@ def test_every_call_the_functions_make_is_in_their_role(
     assert api.post("/v1/sessions", {"login": who.kpj, "password": "Salah-Sekali-1"}).status == 401
     assert api.get("/v1/me", headers=bearer).status == 200
     assert api.get("/v1/me/sessions", headers=bearer).status == 200
+    # a passkey: added, named, signed in with, removed (a second one stays for the deletion)
+    from tests.webauthn_device import SoftwareAuthenticator
+
+    phone = SoftwareAuthenticator()
+    for _ in range(2):
+        started = api.post("/v1/me/passkeys/options", {"password": who.password}, headers=bearer).body
+        made = phone.create(started["options"])
+        added = api.post("/v1/me/passkeys", {"flow_id": started["flow_id"], "credential": made}, headers=bearer).body
+    assert api.call("PATCH", f"/v1/me/passkeys/{added['passkey_id']}", {"name": "HP"}, headers=bearer).status == 200
+    assert api.get("/v1/me/passkeys", headers=bearer).status == 200
+    options = api.post("/v1/sessions/passkey/options", {}).body
+    signin = {"flow_id": options["flow_id"], "credential": phone.get(options["options"])}
+    assert api.post("/v1/sessions/passkey", signin).status == 201
+    removed = api.call("DELETE", f"/v1/me/passkeys/{added['passkey_id']}", {"password": who.password}, headers=bearer)
+    assert removed.status == 204
     pin = {"pin": "580147", "pin_confirmation": "580147", "password": who.password}
     assert api.put("/v1/me/pin", pin, headers=bearer).status == 204
     assert api.post("/v1/sessions/refresh", {"refresh_token": session["refresh_token"]}).status == 201

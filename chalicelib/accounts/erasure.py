@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import audit
 from chalicelib.deps import Deps
 from chalicelib.storage import account_claims
-from chalicelib.storage.models import AccountModel, AuditModel, ClaimModel
+from chalicelib.storage.models import AccountModel, AuditModel, ClaimModel, PasskeyModel
 from chalicelib.storage.store import (
     Txn,
 )
@@ -36,6 +36,8 @@ PERSONAL = (
     AccountModel.totp_pending,
     AccountModel.totp_last_step,
     AccountModel.recovery_codes,
+    AccountModel.passkeys,
+    AccountModel.pending_change,
 )
 
 
@@ -90,6 +92,8 @@ def erase_in(txn: Txn, account: AccountModel, status: str, now: float, spend: An
     )
     for kind, key in claims.items():
         txn.delete(kind, ClaimModel(key), ClaimModel.account_id == account.account_id)
+    for credential_id in sorted(account.passkeys or ()):  # its passkeys go with it
+        txn.delete("passkey", PasskeyModel(credential_id), PasskeyModel.account_id == account.account_id)
 
 
 def scrub_events(deps: Deps, account_id: str) -> int:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # what the lazy attributes are, for the type checker
         email_recovery,
         member,
         operations,
+        passkeys,
         password_reset,
         pin_reset,
         registration,

@@ -21,7 +21,7 @@ from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import notices, outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable
-from chalicelib.storage.models import AccountModel, SessionModel
+from chalicelib.storage.models import AccountModel, PasskeyModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.views import event_view, profile_view, session_view
 
@@ -107,6 +107,20 @@ def export(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
             "locked_until": rfc3339(account.locked_until) if (account.locked_until or 0) > deps.clock() else None,
         },
         "sessions": [session_view(s, current) for s in _live_sessions(deps, signed)],
+        "passkeys": [
+            {
+                "name": p.name,
+                "created_at": rfc3339(p.created_at),
+                "last_used_at": rfc3339(p.last_used_at) if p.last_used_at else None,
+            }
+            for p in sorted(
+                (p for p in deps.store.get_many(*((PasskeyModel, i) for i in sorted(account.passkeys or ()))) if p),
+                key=lambda p: p.created_at,
+                reverse=True,
+            )
+        ]
+        if account.passkeys
+        else [],
         "audit_events": events,
         "notes": {"nik": NIK_NOTE, "secrets": "Passwords, PINs, codes and tokens are never included."},
     }

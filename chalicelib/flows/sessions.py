@@ -22,7 +22,6 @@ from chalicelib.delivery import notices
 from chalicelib.deps import Deps
 from chalicelib.devices import describe
 from chalicelib.errors import ApiError
-from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, FlowModel, SessionModel
@@ -82,27 +81,6 @@ def _credentials(body: dict[str, Any]) -> tuple[str, SecretKind, str]:
     return login, kind, secret
 
 
-def signin_limits(deps: Deps, client_ip: str) -> list[Limit]:
-    """The sign-in throttle of one client address (every attempt counts, before the check)."""
-    s, key = deps.settings, deps.keys.destination
-    per_minute, per_hour = s.signin_per_client_per_minute, s.signin_per_client_per_hour
-    return [
-        *limits.for_client(
-            s,
-            key,
-            "signin#client#",
-            client_ip,
-            max_per_address=per_minute,
-            window=60,
-            name="client_minute",
-            suffix="#m",
-        ),
-        *limits.for_client(
-            s, key, "signin#client#", client_ip, max_per_address=per_hour, window=3600, name="client_hour", suffix="#h"
-        ),
-    ]
-
-
 def sign_in(
     deps: Deps, body: dict[str, Any], client_ip: str = "", device: str = "", lang: str = "id"
 ) -> dict[str, Any] | WithStatus:
@@ -113,7 +91,7 @@ def sign_in(
     """
     login, kind, secret = _credentials(body)
     now = deps.clock()
-    throttle = signin_limits(deps, client_ip)
+    throttle = limits.signin(deps.settings, deps.keys.destination, client_ip)
     if throttle:
         limits.commit_within(deps.store, lambda txn: None, throttle, now)
     claim = login_claim(login, deps.settings.kpj_length)

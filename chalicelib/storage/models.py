@@ -125,6 +125,7 @@ class AccountModel(_Base):
     totp_pending = UnicodeAttribute(null=True)
     totp_last_step = NumberAttribute(null=True)
     recovery_codes = UnicodeSetAttribute(null=True)
+    passkeys = UnicodeSetAttribute(null=True)  # credential ids of the member's passkeys (at most 10)
     pending_change = UnicodeAttribute(null=True)  # the call center's contact change awaiting approval
     lang = UnicodeAttribute(null=True)  # the member's language for notices (id | en): set at registration and sign-in
 
@@ -287,6 +288,27 @@ class AuditModel(_Base):
     expires_at = TTLAttribute()
 
 
+class PasskeyModel(_Base):
+    """A passkey (WebAuthn credential): its public key and sign count, never in an answer.
+
+    Keyed by the credential id (base64url), which the sign-in assertion names; the
+    account lists its own in ``AccountModel.passkeys``. Deleted with the account.
+    """
+
+    class Meta(_Base.Meta):
+        table_name = "passkeys"
+
+    credential_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    public_key = UnicodeAttribute()  # COSE key, base64url
+    sign_count = NumberAttribute(default=0)
+    backup_eligible = BooleanAttribute(default=False)
+    backed_up = BooleanAttribute(default=False)
+    name = UnicodeAttribute()
+    created_at = NumberAttribute()
+    last_used_at = NumberAttribute(null=True)
+
+
 class OutboxModel(_Base):
     """A message the member is not waiting for in the request that wrote it (a security
     notice, the forgot-email SMS, a decoy), sent afterwards by the outbox sender.
@@ -325,6 +347,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     SuppressionModel,
     AuditModel,
     OutboxModel,
+    PasskeyModel,
 )
 LOGICAL_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

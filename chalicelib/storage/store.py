@@ -32,6 +32,7 @@ from chalicelib.storage.models import (
     CounterModel,
     FlowModel,
     OutboxModel,
+    PasskeyModel,
     SessionModel,
     SuppressionModel,
 )
@@ -349,6 +350,16 @@ class Store:
         more = len(items) > limit
         items = items[:limit]
         return items, (items[-1].event_key if more and items else None)
+
+    @_guard
+    def put_flow(self, flow: FlowModel) -> None:
+        """Write a new flow on its own (one that starts with nothing else to write)."""
+        flow.save(condition=FlowModel.flow_id.does_not_exist())
+
+    @_guard
+    def update_passkey(self, credential_id: str, actions: list[Action], condition: Condition) -> PasskeyModel:
+        """A conditional update of a passkey; ``Conflict({"passkey"})`` if it failed."""
+        return self._update(PasskeyModel(credential_id), "passkey", actions, condition)
 
     @_guard
     def queued_flows(self, queue: str, limit: int = 200) -> list[FlowModel]:
