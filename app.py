@@ -509,6 +509,19 @@ def console_asset(name: str) -> Response:
     return _page("console", name)
 
 
+@app.route("/account", methods=["GET"])
+def account_page() -> Response:
+    """The member page: the web fallback of the app (sign in with a password or a passkey,
+    passkeys, devices)."""
+    return _page("account", "")
+
+
+@app.route("/account/{name}", methods=["GET"])
+def account_asset(name: str) -> Response:
+    """The member page's script and style sheet."""
+    return _page("account", name)
+
+
 @app.route("/docs", methods=["GET"])
 def docs_page() -> Response:
     """The API reference for mobile developers, rendering /v1/openapi.json."""

@@ -27,6 +27,11 @@ SECTIONS: dict[str, dict[str, str]] = {
         "console.js": "console/console.js",
         "console.css": "console/console.css",
     },
+    "account": {
+        "": "account/index.html",
+        "account.js": "account/account.js",
+        "account.css": "account/account.css",
+    },
     "docs": {
         "": "docs/index.html",
         "docs.js": "docs/docs.js",

@@ -537,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     prepare_environment(emulator.port)
     apply_stage_environment()
     write_log = _record_writes()  # before any client exists: clients copy the session's hooks
+    # Passkeys: the relying party is "localhost" and the member page's origin is this
+    # port's (http://localhost is a secure context for WebAuthn; 127.0.0.1 is not a valid RP id).
+    os.environ.setdefault("SANDI_PASSKEY_ORIGINS", f"http://localhost:{args.api_port}")
     provision(emulator.port)
     emulator.inbox.on_new = ReceiptSimulator().schedule  # delivery receipts, as SES and SNS send them
 
@@ -550,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Sandi local stack ready\n"
         f"  API       http://127.0.0.1:{args.api_port}\n"
+        f"  member    http://localhost:{args.api_port}/account/ (passkeys: use localhost)\n"
         f"  inbox     http://127.0.0.1:{args.inbox_port}\n"
         f"  emulator  http://127.0.0.1:{emulator.port} (moto)\n"
         "Ctrl-C stops everything.",
