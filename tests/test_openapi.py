@@ -18,7 +18,7 @@ def test_every_route_is_described_and_every_description_is_a_route() -> None:
     from app import app
 
     # The console and the reference are pages for people, not part of the JSON API.
-    pages = ("/console", "/docs")
+    pages = ("/console", "/docs", "/account")
     routes = {
         (method.lower(), path)
         for path, methods in app.routes.items()
