@@ -130,8 +130,21 @@ def run_floor() -> dict[str, object]:
             pass  # a refused condition is still the same round trip
         if job.get("argon2") and i == job["argon2"]["after_call"]:
             hasher.verify(a["hash"], a["secret"])
+        if job.get("ecdsa") and i == 0:  # a passkey's signature, checked after the one read
+            verify_ecdsa(job["ecdsa"])
     done = time.perf_counter()
     return {"import_ms": (imported - started) * 1000, "request_ms": (done - imported) * 1000, "status": 0}
+
+
+def verify_ecdsa(e: dict[str, str]) -> None:
+    """What a hand-written passkey sign-in must do at least: one ES256 signature check."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_public_key(e["public_pem"].encode())
+    key.verify(base64.b64decode(e["signature"]), base64.b64decode(e["data"]), ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr,call-arg]
 
 
 def peak_mib() -> float:

@@ -86,8 +86,53 @@ def _wipe_counters(dynamodb: Any) -> None:
         dynamodb.delete_item(TableName="sandi-local-counters", Key={"counter_key": item["counter_key"]})
 
 
-def _journeys(who: Any, hasher: Any, settings: Any) -> dict[str, Any]:
-    """name -> (event maker for run i, argon2 job for the floor or None)."""
+def _passkey(urls: Any, who: Any, token: str) -> tuple[Any, dict[str, str]]:
+    """A passkey for ``who`` (added through the stack), an event maker for its sign-in
+    (fresh options each time, the counter rising), and the floor's signature job."""
+    import base64
+    import hashlib
+
+    import requests
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.webauthn_device import SoftwareAuthenticator, unb64
+
+    phone = SoftwareAuthenticator(origin=urls.api.replace("127.0.0.1", "localhost"))
+    headers = {"Authorization": f"Bearer {token}"}
+    started = requests.post(
+        urls.api + "/v1/me/passkeys/options", json={"password": who.password}, headers=headers
+    ).json()
+    made = phone.create(started["options"])
+    added = requests.post(
+        urls.api + "/v1/me/passkeys", json={"flow_id": started["flow_id"], "credential": made}, headers=headers
+    )
+    assert added.status_code == 201, added.text
+
+    def event(_: int) -> dict[str, Any]:
+        options = requests.post(urls.api + "/v1/sessions/passkey/options", json={}).json()
+        credential = phone.get(options["options"], origin="http://localhost:8000")  # the child's local origin
+        return _event("/v1/sessions/passkey", {"flow_id": options["flow_id"], "credential": credential})
+
+    sample = phone.get({"challenge": "AAAA", "rpId": "localhost"}, counter=0)
+    data = (
+        unb64(sample["response"]["authenticatorData"])
+        + hashlib.sha256(unb64(sample["response"]["clientDataJSON"])).digest()
+    )
+    pem = (
+        phone.credentials[0]
+        .key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    ecdsa = {
+        "public_pem": pem.decode(),
+        "data": base64.b64encode(data).decode(),
+        "signature": base64.b64encode(unb64(sample["response"]["signature"])).decode(),
+    }
+    return event, ecdsa
+
+
+def _journeys(who: Any, hasher: Any, settings: Any, passkey: tuple[Any, dict[str, str]]) -> dict[str, Any]:
+    """name -> (event maker for run i, argon2 job for the floor or None, the floor's extra work)."""
     argon2 = {
         "time_cost": settings.argon2_time_cost,
         "memory_cost": settings.argon2_memory_cost,
@@ -98,12 +143,16 @@ def _journeys(who: Any, hasher: Any, settings: Any) -> dict[str, Any]:
     }
     nik_body = {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}
     return {
-        "registration start": (lambda i: _event("/v1/registrations", {"email": f"dingin{i}@example.com"}), None),
+        "registration start": (lambda i: _event("/v1/registrations", {"email": f"dingin{i}@example.com"}), None, {}),
         "sign-in (password)": (
             lambda i: _event("/v1/sessions", {"login": who.email, "password": who.password}),
             argon2,
+            {},
         ),
-        "forgot-PIN start": (lambda i: _event("/v1/pin-resets", nik_body), None),
+        "forgot-PIN start": (lambda i: _event("/v1/pin-resets", nik_body), None, {}),
+        # the floor checks the one ES256 signature with cryptography; the app also loads
+        # py_webauthn on a container's first passkey step (primed under SnapStart: restore)
+        "sign-in (passkey)": (passkey[0], None, {"ecdsa": passkey[1]}),
     }
 
 
@@ -123,7 +172,8 @@ def measure(runs: int = 9) -> dict[str, Any]:
     settings = load_settings({"SANDI_STAGE": "local", "SANDI_SECRET_KEY": SECRET})
     with running(ROOT / ".bench-devstack.log", extra_env={"SANDI_SECRET_KEY": SECRET}) as urls:
         who = person(903)
-        StackClient(urls).register(who)  # type: ignore[arg-type]
+        token = StackClient(urls).register(who)["session"]["access_token"]  # type: ignore[arg-type]
+        passkey = _passkey(urls, who, token)
         dynamodb = emulator_client("dynamodb", urls.emulator)
         config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
         env = {
@@ -140,7 +190,7 @@ def measure(runs: int = 9) -> dict[str, Any]:
         }
         results: dict[str, Any] = {}
         calls_dir = Path(tempfile.mkdtemp())
-        for name, (event, argon2) in _journeys(who, SecretHasher(settings), settings).items():
+        for name, (event, argon2, extra) in _journeys(who, SecretHasher(settings), settings, passkey).items():
             calls_path = str(calls_dir / (name.split()[0] + ".json"))
             _wipe_counters(dynamodb)
             recorded = _child("record", {"event": event(0), "calls_path": calls_path}, env)
@@ -150,7 +200,7 @@ def measure(runs: int = 9) -> dict[str, Any]:
                 _wipe_counters(dynamodb)
                 app_runs.append(_child("app", {"event": event(i), "calls_path": calls_path}, env))
                 _wipe_counters(dynamodb)
-                floor_runs.append(_child("floor", {"calls_path": calls_path, "argon2": argon2}, env))
+                floor_runs.append(_child("floor", {"calls_path": calls_path, "argon2": argon2, **extra}, env))
                 _wipe_counters(dynamodb)
                 before_runs.append(_child("app-collector-on", {"event": event(100 + i), "calls_path": calls_path}, env))
                 _wipe_counters(dynamodb)

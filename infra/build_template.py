@@ -962,6 +962,11 @@ def build() -> dict[str, Any]:
             # would fail every email (make preflight checks the domain is verified)
             variables["SANDI_SES_SENDER"] = {"Fn::Sub": "Sandi <${SenderAddress}>"}
         if function == "APIHandler":
+            # passkeys: the custom domain is the relying party (its root serves /.well-known/)
+            variables["SANDI_PASSKEY_RP_ID"] = {"Fn::If": [HAS_CUSTOM_DOMAIN, {"Ref": "DomainName"}, ""]}
+            variables["SANDI_PASSKEY_ORIGINS"] = {
+                "Fn::If": [HAS_CUSTOM_DOMAIN, {"Fn::Sub": "https://${DomainName}"}, ""]
+            }
             variables["SANDI_STAFF_POOL_ID"] = {"Ref": "StaffUserPool"}
             variables["SANDI_STAFF_CLIENT_ID"] = {"Ref": "StaffUserPoolClient"}
         resources[function] = {

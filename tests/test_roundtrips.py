@@ -113,3 +113,43 @@ def test_recovery_steps_round_trips(api: Api, outbox: Outbox, member_factory, cl
     assert costs["password-resets start (known)"] == costs["password-resets start (unknown)"]
     assert costs["email-recoveries (known)"] == costs["email-recoveries (unknown)"]
     assert all(len(ops) <= 3 for ops in costs.values()), costs
+
+
+def test_passkey_steps_round_trips(api: Api, member_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25: each passkey step at most two; the two that step up (adding's options,
+    removing) pay the password's reserved check like every step-up (three)."""
+    from tests.webauthn_device import SoftwareAuthenticator
+
+    member = member_factory(3)
+    phone = SoftwareAuthenticator()
+    costs: dict[str, list[str]] = {}
+
+    def step(name: str, method: str, path: str, body: object = None, auth: bool = True) -> dict:
+        headers = {"Authorization": f"Bearer {member.access}"} if auth else {}
+        with count_calls() as counter:
+            answer = api.call(method, path, body, headers=headers)
+        assert answer.status < 300, answer
+        costs[name] = counter.by_service("dynamodb")
+        return answer.body if isinstance(answer.body, dict) else {}
+
+    started = step("POST /me/passkeys/options", "POST", "/v1/me/passkeys/options", {"password": member.who.password})
+    made = phone.create(started["options"])
+    added = step("POST /me/passkeys", "POST", "/v1/me/passkeys", {"flow_id": started["flow_id"], "credential": made})
+    step("GET /me/passkeys", "GET", "/v1/me/passkeys")
+    step("PATCH /me/passkeys/{id}", "PATCH", f"/v1/me/passkeys/{added['passkey_id']}", {"name": "HP"})
+    options = step("POST /sessions/passkey/options", "POST", "/v1/sessions/passkey/options", {}, auth=False)
+    signin = {"flow_id": options["flow_id"], "credential": phone.get(options["options"])}
+    step("POST /sessions/passkey", "POST", "/v1/sessions/passkey", signin, auth=False)
+    step(
+        "DELETE /me/passkeys/{id}",
+        "DELETE",
+        f"/v1/me/passkeys/{added['passkey_id']}",
+        {"password": member.who.password},
+    )
+
+    print("\nDynamoDB round trips per passkey step")
+    for name, ops in costs.items():
+        print(f"  {name:<32} {len(ops)}  {', '.join(ops)}")
+    step_ups = {"POST /me/passkeys/options", "DELETE /me/passkeys/{id}"}
+    assert all(1 <= len(ops) <= (3 if name in step_ups else 2) for name, ops in costs.items()), costs
+    assert costs["POST /sessions/passkey"] == ["TransactGetItems", "TransactWriteItems"]
