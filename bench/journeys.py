@@ -204,6 +204,17 @@ class Runner:
             token=token,
         )
         self.call("sign-in (PIN)", "POST", "/v1/sessions", {"login": kpj, "pin": "258036"})
+        from tests.webauthn_device import SoftwareAuthenticator
+
+        phone_key = SoftwareAuthenticator()
+        started = self.call("passkey options", "POST", "/v1/me/passkeys/options", {"password": password}, token=token)
+        made = phone_key.create(started["options"])
+        body = {"flow_id": started["flow_id"], "credential": made}
+        self.call("passkey add", "POST", "/v1/me/passkeys", body, token=token, writes=3)
+        self.call("passkeys list", "GET", "/v1/me/passkeys", token=token, writes=0)
+        options = self.call("passkey sign-in options", "POST", "/v1/sessions/passkey/options", {})
+        body = {"flow_id": options["flow_id"], "credential": phone_key.get(options["options"])}
+        self.call("sign-in (passkey)", "POST", "/v1/sessions/passkey", body, writes=3)
         flow = self.call("password reset start", "POST", "/v1/password-resets", {"email": email})["flow_id"]
         self.call(
             "password reset verify",
