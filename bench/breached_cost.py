@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib import breached
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, time
@@ -33,8 +35,6 @@ def _run(read: bool) -> dict[str, float]:
 
 
 def measure(runs: int = 9) -> dict[str, float]:
-    from chalicelib import breached
-
     reads = [_run(True)["read_ms"] for _ in range(runs)]
     floors = [_run(False)["read_ms"] for _ in range(runs)]
     return {

@@ -109,8 +109,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def error_response(error: ApiError, lang: str) -> Response:
-    """The contract's error object as a response."""
-    return json_response(error.status, error.body(lang), error.headers)
+    """The contract's error object as a response (a 401 says how to authenticate: RFC 6750)."""
+    headers = dict(error.headers)
+    if error.status == 401 and error.key == "unauthenticated":
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="sandi"')
+    return json_response(error.status, error.body(lang), headers)
 
 
 def respond(handler: Callable[[], Any], lang: str, status: int, retry_seconds: int) -> Response:

@@ -7,11 +7,15 @@ app's routes. Run after changing a route: `.venv/bin/python -m infra.build_opena
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.errors import _WIRE_CODE, ERRORS
+
 OUT = Path(__file__).resolve().parent.parent / "chalicelib" / "openapi.json"
+VERSION = "1.1.0"  # 1.1: passkeys, step-up, four-eyes contact changes, typed errors (README: "Generating a client")
 
 STR: dict[str, Any] = {"type": "string"}
 CODE = {"type": "string", "pattern": "^[0-9]{6}$", "examples": ["123456"]}
@@ -25,6 +29,161 @@ AMR = {"type": "array", "items": {"type": "string", "enum": ["pwd", "pin", "otp"
 REASON = {"type": "string", "minLength": 3, "maxLength": 500}
 
 
+def _error_codes() -> list[str]:
+    return sorted({_WIRE_CODE.get(key, key) for key in ERRORS})
+
+
+ERROR_CODES = _error_codes()
+FIELD_REASONS = [
+    "required",
+    "invalid_type",
+    "invalid_format",
+    "invalid_code",
+    "invalid_email",
+    "invalid_phone",
+    "invalid_date",
+    "invalid_nik",
+    "invalid_kpj",
+    "invalid_name",
+    "invalid_membership_type",
+    "invalid_reason",
+    "invalid_channel",
+    "invalid_verification",
+    "invalid_status",
+    "invalid_number",
+    "invalid_credential",
+    "verification_failed",
+    "exactly_one_key",
+    "already_registered",
+    "unchanged",
+    "birth_date_mismatch",
+    "too_short",
+    "too_long",
+    "contains_personal_data",
+    "breached",
+    "repeated_digits",
+    "sequential_digits",
+    "birth_date",
+    "too_common",
+    "same_as_previous",
+]
+FLOW_STATES = [
+    "email_verification",
+    "profile",
+    "phone",
+    "phone_verification",
+    "password",
+    "code_verification",
+    "new_password",
+    "choose_channel",
+    "new_pin",
+    "second_factor",
+    "completed",
+]
+
+# operationId (a good method name for generated clients) and tag, per operation
+NAMES: dict[tuple[str, str], str] = {
+    ("get", "/v1/openapi.json"): "getOpenApiDescription",
+    ("post", "/v1/registrations/{flow_id}/phone"): "setRegistrationPhone",
+    ("post", "/v1/sessions"): "signIn",
+    ("post", "/v1/sessions/refresh"): "refreshSession",
+    ("post", "/v1/sessions/{flow_id}/verify"): "verifySecondFactor",
+    ("delete", "/v1/sessions/current"): "signOut",
+    ("post", "/v1/me/authenticator"): "enrolAuthenticator",
+    ("post", "/v1/me/authenticator/verify"): "confirmAuthenticator",
+    ("delete", "/v1/me/authenticator"): "turnOffAuthenticator",
+    ("get", "/v1/me"): "getProfile",
+    ("delete", "/v1/me"): "deleteAccount",
+    ("get", "/v1/me/sessions"): "listDevices",
+    ("delete", "/v1/me/sessions/{session_id}"): "signOutDevice",
+    ("post", "/v1/me/export"): "exportMyData",
+    ("put", "/v1/me/pin"): "setPin",
+    ("put", "/v1/me/password"): "changePassword",
+    ("post", "/v1/me/phone"): "startPhoneChange",
+    ("post", "/v1/me/phone/{flow_id}/verify"): "verifyPhoneChange",
+    ("post", "/v1/me/email"): "startEmailChange",
+    ("post", "/v1/me/email/{flow_id}/verify"): "verifyEmailChange",
+    ("post", "/v1/me/passkeys/options"): "passkeyCreationOptions",
+    ("post", "/v1/me/passkeys"): "addPasskey",
+    ("get", "/v1/me/passkeys"): "listPasskeys",
+    ("patch", "/v1/me/passkeys/{passkey_id}"): "renamePasskey",
+    ("delete", "/v1/me/passkeys/{passkey_id}"): "removePasskey",
+    ("post", "/v1/sessions/passkey/options"): "passkeySignInOptions",
+    ("post", "/v1/sessions/passkey"): "signInWithPasskey",
+    ("get", "/.well-known/webauthn"): "getWebauthnOrigins",
+    ("get", "/.well-known/assetlinks.json"): "getAssetLinks",
+    ("get", "/.well-known/apple-app-site-association"): "getAppleAppSiteAssociation",
+    ("post", "/v1/email-recoveries"): "recoverEmail",
+    ("get", "/v1/admin/accounts"): "lookupAccounts",
+    ("get", "/v1/admin/accounts/{account_id}"): "getAccount",
+    ("patch", "/v1/admin/accounts/{account_id}/contact"): "requestContactChange",
+    ("get", "/v1/admin/contact-changes"): "listContactChanges",
+    ("post", "/v1/admin/contact-changes/{change_id}/approve"): "approveContactChange",
+    ("post", "/v1/admin/contact-changes/{change_id}/reject"): "rejectContactChange",
+    ("post", "/v1/admin/accounts/{account_id}/authenticator/reset"): "resetAuthenticator",
+    ("post", "/v1/admin/accounts/{account_id}/unlock"): "unlockAccount",
+    ("post", "/v1/admin/accounts/{account_id}/reset"): "resetAccount",
+    ("get", "/v1/admin/accounts/{account_id}/audit"): "getAuditTrail",
+}
+TAGS = [
+    ("/v1/registrations", "Registration", "Sign up: email code, profile, phone code, password"),
+    ("/v1/sessions/passkey", "Passkeys", "Passkeys (WebAuthn): add, list, name, remove, sign in"),
+    ("/v1/sessions", "Sessions", "Sign in, the second step, refresh, sign out"),
+    ("/v1/me/passkeys", "Passkeys", ""),
+    ("/v1/me/authenticator", "Authenticator", "The authenticator app (TOTP)"),
+    ("/v1/me", "Me", "The signed-in member: profile, PIN, password, contacts, devices, export, deletion"),
+    ("/v1/password-resets", "Forgot password", "A code by email, then a new password"),
+    ("/v1/pin-resets", "Forgot PIN", "Name, NIK and birth date, a code by email, SMS or the authenticator, a new PIN"),
+    ("/v1/email-recoveries", "Forgot email", "An SMS naming the account's email"),
+    ("/v1/admin", "Call center", "Staff routes (the staff pool's token)"),
+    ("/.well-known", "Passkeys", ""),
+    ("/v1", "Operations", "Health and this description"),
+]
+
+
+def _tag(path: str) -> str:
+    return next(tag for prefix, tag, _ in TAGS if path.startswith(prefix))
+
+
+def _camel(words: list[str]) -> str:
+    return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:])
+
+
+VERBS = {"get": "get", "post": "create", "put": "set", "patch": "update", "delete": "delete"}
+ACTIONS = {"verify", "resend", "complete", "send", "approve", "reject", "unlock", "reset", "refresh", "options"}
+
+
+def operation_id(method: str, path: str) -> str:
+    """``verifyRegistrationEmail``, ``createSession``, ``getPinReset``...: stable, unique method names."""
+    if (method, path) in NAMES:
+        return NAMES[(method, path)]
+    parts = [p for p in path.split("/") if p and p not in ("v1", ".well-known") and not p.startswith("{")]
+    words = [w for p in parts for w in p.replace(".json", "").replace("-", "_").split("_")]
+    action = next((w for w in reversed(words) if w in ACTIONS), None)
+    nouns = [w for w in words if w != action]
+    singular = [n[:-3] + "y" if n.endswith("ies") else n[:-1] if n.endswith("s") else n for n in nouns]
+    if action:
+        return _camel([action, *singular])
+    if method == "get" and path.endswith(("s", "/passkeys", "/sessions")) and "{" not in path.split("/")[-1]:
+        return _camel(["list", *nouns])
+    return _camel([VERBS[method], *singular])
+
+
+def _docstrings() -> dict[tuple[str, str], str]:
+    """Each route's docstring in app.py (the operation's description), read without importing the app."""
+    found: dict[tuple[str, str], str] = {}
+    tree = ast.parse((OUT.parent.parent / "app.py").read_text())
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "route":
+                args = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+                if len(args) >= 2:
+                    found[(str(args[1]).lower(), str(args[0]))] = ast.get_docstring(node) or ""
+    return found
+
+
 def obj(required: list[str], **props: Any) -> dict[str, Any]:
     """An object schema; unknown fields are allowed and ignored by the API."""
     return {"type": "object", "required": required, "properties": props}
@@ -35,49 +194,64 @@ def ref(name: str) -> dict[str, str]:
 
 
 SCHEMAS: dict[str, Any] = {
-    "Error": obj(
-        ["error"],
-        error=obj(
-            ["code", "message"],
-            code={
-                "type": "string",
-                "enum": [
-                    "malformed_request",
-                    "unauthenticated",
-                    "invalid_credentials",
-                    "forbidden",
-                    "not_found",
-                    "nik_registered",
-                    "phone_registered",
-                    "kpj_registered",
-                    "wrong_state",
-                    "flow_expired",
-                    "code_expired",
-                    "validation_error",
-                    "invalid_code",
-                    "identity_mismatch",
-                    "password_mismatch",
-                    "pin_mismatch",
-                    "account_locked",
-                    "code_locked",
-                    "resend_too_soon",
-                    "rate_limited",
-                    "delivery_unavailable",
-                    "internal_error",
-                ],
-            },
-            message=STR,
-            details={"type": "object"},
+    "Error": {
+        **obj(
+            ["error"],
+            error=obj(
+                ["code", "message"],
+                code={"type": "string", "enum": ERROR_CODES, "description": "What the app branches on"},
+                message={"type": "string", "description": "For people, in the Accept-Language (id default, en)"},
+                details=ref("ErrorDetails"),
+            ),
         ),
-    ),
+        "examples": [
+            {
+                "error": {
+                    "code": "invalid_code",
+                    "message": "Kode verifikasi salah.",
+                    "details": {"attempts_remaining": 3},
+                }
+            },
+            {
+                "error": {
+                    "code": "validation_error",
+                    "message": "Beberapa isian tidak valid.",
+                    "details": {"fields": {"password": ["breached"]}},
+                }
+            },
+        ],
+    },
+    "ErrorDetails": {
+        "type": "object",
+        "description": "Typed facts of an error, by code: attempts_remaining (invalid_code, code_locked), "
+        "retry_after (account_locked, rate_limited, resend_too_soon, delivery_unavailable), fields "
+        "(validation_error), state (wrong_state), reason (account_locked: pin_disabled).",
+        "properties": {
+            "attempts_remaining": {"type": "integer", "minimum": 0},
+            "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds"},
+            "fields": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": ref("FieldReason")},
+                "description": "Field name -> reason codes",
+            },
+            "state": {"type": "string", "description": "Where the flow (or the account or request) is"},
+            "reason": {"type": "string", "enum": ["pin_disabled"]},
+        },
+    },
+    "FieldReason": {"type": "string", "enum": FIELD_REASONS},
     "Challenge": obj(
-        ["channel", "destination", "expires_at", "resend_available_at", "attempts_remaining", "delivery"],
-        channel={"type": "string", "enum": ["email", "sms"]},
-        destination=STR,
+        ["channel", "expires_at", "resend_available_at", "attempts_remaining", "delivery"],
+        channel={"type": "string", "enum": ["email", "sms", "authenticator"]},
+        destination={"type": "string", "description": "Masked; absent for the authenticator (nothing is sent)"},
         expires_at={"type": "string", "format": "date-time"},
         resend_available_at={"type": "string", "format": "date-time"},
         attempts_remaining={"type": "integer", "minimum": 0},
         delivery={"type": "string", "enum": ["queued", "sent", "delivered", "failed", "suppressed"]},
+        delivery_failure={
+            "type": "string",
+            "enum": ["unreachable", "rejected", "bounced", "expired", "unknown"],
+            "description": "Why a failed challenge failed (the provider's receipt)",
+        },
         check_again_after={
             "type": "integer",
             "minimum": 3,
@@ -90,12 +264,18 @@ SCHEMAS: dict[str, Any] = {
         flow_id=STR,
         type={
             "type": "string",
-            "enum": ["registration", "password_reset", "pin_reset", "phone_change", "email_change"],
+            "enum": ["registration", "password_reset", "pin_reset", "phone_change", "email_change", "sign_in"],
         },
-        state=STR,
+        state={"type": "string", "enum": FLOW_STATES},
         expires_at={"type": "string", "format": "date-time"},
         challenge=ref("Challenge"),
-        channels={"type": "array", "items": obj(["channel", "destination"], channel=STR, destination=STR)},
+        channels={
+            "type": "array",
+            "description": "Forgot PIN: where a code can go (the authenticator has no destination)",
+            "items": obj(
+                ["channel"], channel={"type": "string", "enum": ["email", "sms", "authenticator"]}, destination=STR
+            ),
+        },
     ),
     "Session": obj(
         ["access_token", "token_type", "expires_in", "refresh_token"],
@@ -104,6 +284,10 @@ SCHEMAS: dict[str, Any] = {
         expires_in={"type": "integer"},
         refresh_token=STR,
     ),
+    "SessionOrFlow": {
+        "description": "A session, or (202) a sign_in flow in second_factor when the authenticator is on",
+        "oneOf": [ref("Session"), ref("Flow")],
+    },
     "Profile": obj(
         [
             "account_id",
@@ -121,7 +305,7 @@ SCHEMAS: dict[str, Any] = {
         email=STR,
         phone=STR,
         full_name=STR,
-        birth_date=STR,
+        birth_date={"type": ["string", "null"], "format": "date"},
         nik_masked=STR,
         kpj=STR,
         membership_type={"type": "string", "enum": ["PU", "BPU", "JAKON", "PMI"]},
@@ -229,20 +413,43 @@ SCHEMAS: dict[str, Any] = {
         expires_at={"type": "string", "format": "date-time"},
         decided_by=STR,
     ),
+    "RegistrationComplete": obj(["account", "session"], account=ref("Profile"), session=ref("Session")),
+    "Accounts": obj(["accounts"], accounts={"type": "array", "items": ref("StaffAccount")}),
+    "AuditPage": obj(
+        ["events", "next_cursor"],
+        events={
+            "type": "array",
+            "items": obj(
+                ["at", "kind", "actor"],
+                at={"type": "string", "format": "date-time"},
+                kind=STR,
+                actor=STR,
+                reason={"type": ["string", "null"]},
+                client={"type": ["string", "null"], "description": "Keyed hash of the client address"},
+                device={"type": ["string", "null"]},
+                details={"type": "object"},
+            ),
+        },
+        next_cursor={"type": ["string", "null"]},
+    ),
+    "Health": obj(["status"], status={"type": "string", "const": "ok"}),
+    "Empty": {"type": "object", "maxProperties": 0},
     "ContactChanges": obj(["changes"], changes={"type": "array", "items": ref("ContactChange")}),
     "StaffAccount": obj(
         ["account_id", "status", "email", "phone", "nik_masked", "locked"],
         account_id=STR,
         status={"type": "string", "enum": ["active", "closed", "deleted"]},
-        email=STR,
-        phone=STR,
-        full_name=STR,
-        birth_date=STR,
-        nik_masked=STR,
-        kpj=STR,
-        membership_type=STR,
+        email={"type": ["string", "null"]},
+        phone={"type": ["string", "null"]},
+        full_name={"type": ["string", "null"]},
+        birth_date={"type": ["string", "null"]},
+        nik_masked={"type": ["string", "null"]},
+        kpj={"type": ["string", "null"]},
+        membership_type={"type": ["string", "null"]},
         pin_set={"type": "boolean"},
         pin_disabled={"type": "boolean"},
+        authenticator_enabled={"type": "boolean"},
+        passkeys={"type": "integer", "minimum": 0, "description": "How many (never the keys)"},
         locked={"type": "boolean"},
         locked_until={"type": ["string", "null"]},
         failed_logins={"type": "integer"},
@@ -327,7 +534,7 @@ FLOW_ERRORS = ["404", "409", "410", "422"]
 
 # (method, path, summary, body, success status, success schema, auth, errors)
 OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, list[str]]] = [
-    ("get", "/v1/health", "Health: 200 when DynamoDB answers", None, "200", None, None, ["503"]),
+    ("get", "/v1/health", "Health: 200 when DynamoDB answers", None, "200", "Health", None, ["503"]),
     ("get", "/v1/openapi.json", "This description", None, "200", None, None, []),
     ("post", "/v1/registrations", "Start a registration", "email", "201", "Flow", None, ["422", "429", "503"]),
     ("get", "/v1/registrations/{flow_id}", "A registration flow", None, "200", "Flow", None, ["404", "410"]),
@@ -388,14 +595,14 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
         "Password; the account and a session",
         "password",
         "201",
-        None,
+        "RegistrationComplete",
         None,
         FLOW_ERRORS,
     ),
     (
         "post",
         "/v1/sessions",
-        "Sign in with email or KPJ and a password or PIN",
+        "Sign in with email or KPJ and a password or PIN (202: the authenticator's code is next)",
         "signin",
         "201",
         "Session",
@@ -643,7 +850,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
         "Forgot email: an SMS to the account's phone",
         "phone",
         "202",
-        None,
+        "Empty",
         None,
         ["422", "429", "503"],
     ),
@@ -653,7 +860,7 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
         "Look up by exactly one of email, nik, phone, kpj",
         None,
         "200",
-        None,
+        "Accounts",
         "staff",
         ["401", "403", "422"],
     ),
@@ -743,35 +950,81 @@ OPERATIONS: list[tuple[str, str, str, str | None, str, str | None, str | None, l
         "The audit trail, newest first",
         None,
         "200",
-        None,
+        "AuditPage",
         "staff",
         ["401", "403", "404", "422"],
     ),
 ]
 
 
-def _operation(
-    method: str,
-    path: str,
-    summary: str,
-    body: str | None,
-    status: str,
-    schema: str | None,
-    auth: str | None,
-    errors: list[str],
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+ALWAYS = {
+    "429": "Too many requests (a limit of this API or of API Gateway); wait Retry-After seconds",
+    "500": "Something failed on our side; never a stack trace",
+    "503": "SES, SNS or DynamoDB failed; nothing was consumed; wait Retry-After seconds",
+}
+STATUS_TEXT = {
+    "400": "Malformed request: the body is not a JSON object or is too large",
+    "401": "Missing, invalid or expired token; or a wrong login (one answer for every kind)",
+    "403": "Authenticated but not allowed",
+    "404": "Unknown or foreign id",
+    "409": "Out of order (details.state says where the flow is), or a uniqueness conflict",
+    "410": "The flow or code has expired, or its one use is spent",
+    "422": "Field errors (details.fields), a wrong code (details.attempts_remaining) or a mismatch",
+    "423": "Locked: too many wrong secrets (details.retry_after) or codes",
+}
+SUCCESS_TEXT = {"200": "OK", "201": "Created", "202": "Accepted", "204": "Done"}
+
+
+def _error(status: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ALWAYS.get(status) or STATUS_TEXT.get(status, "Error"),
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+    if status in ("429", "503"):
+        response["headers"] = RETRY_AFTER
+    if status == "401":
+        response["headers"] = {
+            "WWW-Authenticate": {"description": "Bearer (RFC 6750) when a token was missing or refused", "schema": STR}
+        }
+    return response
+
+
+def _responses(
+    method: str, path: str, body: str | None, status: str, schema: str | None, auth: str | None, errors: list[str]
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if status == "204":
-        responses[status] = {"description": "Done"}
+        responses[status] = {"description": SUCCESS_TEXT[status]}
     else:
-        content_schema = ref(schema) if schema else {"type": "object"}
-        responses[status] = {"description": "Success", "content": {"application/json": {"schema": content_schema}}}
-    for code in sorted({*errors, "400", "500"} if body else {*errors, "500"}):
-        responses[code] = {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}
-    op: dict[str, Any] = {"summary": summary, "operationId": f"{method}_{path}", "responses": responses}
+        content = {"application/json": {"schema": ref(schema) if schema else {"type": "object"}}}
+        responses[status] = {"description": SUCCESS_TEXT[status], "content": content}
+    if (method, path) == ("post", "/v1/sessions"):
+        responses["202"] = {
+            "description": "The authenticator is on: a sign_in flow in second_factor (then POST .../verify)",
+            "content": {"application/json": {"schema": ref("Flow")}},
+        }
+    codes = {*errors, *ALWAYS} | ({"400", "422"} if body else set()) | ({"401"} if auth else set())
+    codes |= {"403"} if auth == "staff" else set()
+    for code in sorted(codes):
+        responses[code] = _error(code)
+    responses["default"] = {
+        **_error("default"),
+        "description": "Any other error, in the same shape (API Gateway's own 403, 404, 413, 429)",
+    }
+    return responses
+
+
+def _parameters(path: str) -> list[dict[str, Any]]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-        for name in ("flow_id", "account_id", "session_id", "change_id", "passkey_id")
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": PATH_LENGTHS[name]}}
+        for name in PATH_LENGTHS
         if "{" + name + "}" in path
     ]
     if path == "/v1/admin/contact-changes":
@@ -787,33 +1040,102 @@ def _operation(
             {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
             {"name": "cursor", "in": "query", "required": False, "schema": STR},
         ]
-    params.append({"name": "Accept-Language", "in": "header", "required": False, "schema": STR})
-    op["parameters"] = params
+    params.append(
+        {
+            "name": "Accept-Language",
+            "in": "header",
+            "required": False,
+            "description": "id (default) or en: the language of messages",
+            "schema": {"type": "string", "examples": ["id", "en"]},
+        }
+    )
+    return params
+
+
+PATH_LENGTHS = {"flow_id": 64, "account_id": 64, "session_id": 64, "change_id": 64, "passkey_id": 1400}
+
+
+def _operation(
+    method: str,
+    path: str,
+    summary: str,
+    body: str | None,
+    status: str,
+    schema: str | None,
+    auth: str | None,
+    errors: list[str],
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "tags": [_tag(path)],
+        "summary": summary,
+        "description": DOCSTRINGS.get((method, path)) or summary,
+        "operationId": operation_id(method, path),
+        "parameters": _parameters(path),
+        "responses": _responses(method, path, body, status, schema, auth, errors),
+    }
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": BODIES[body]}}}
-    if auth:
-        op["security"] = [{"bearer": []}]
+    op["security"] = [{"memberBearer": []}] if auth == "user" else [{"staffPool": []}] if auth == "staff" else []
     return op
+
+
+def closed(schema: Any) -> Any:
+    """The same schema with every object that lists its properties closed
+    (``additionalProperties: false``): an answer says exactly what is described."""
+    if isinstance(schema, list):
+        return [closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: closed(v) for k, v in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        out["additionalProperties"] = False
+    return out
+
+
+DOCSTRINGS: dict[tuple[str, str], str] = {}
 
 
 def build() -> dict[str, Any]:
     """The OpenAPI document."""
+    DOCSTRINGS.update(_docstrings())
     paths: dict[str, Any] = {}
     for method, path, *rest in OPERATIONS:
         paths.setdefault(path, {})[method] = _operation(method, path, *rest)  # type: ignore[arg-type]
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    tags = [{"name": t, "description": d} for _, t, d in TAGS if d]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Sandi",
-            "version": "1.0.0",
-            "description": "Account and verification API of the mobile app. Errors: "
-            '{"error": {"code", "message", "details"}}; messages follow Accept-Language (id, en).',
+            "version": VERSION,
+            "summary": "Account and verification API of the social-security mobile app",
+            "description": "Registration, sign-in (password, PIN, passkeys, the authenticator app), recovery and the "
+            'call center. Every error is `{"error": {"code", "message", "details"}}`: clients branch on `code` '
+            "and the typed `details`, never on `message` (localized by Accept-Language: id, en). Multi-step journeys "
+            "are flows: every step answers the whole flow.",
+            "contact": {"name": "Sandi team", "url": "https://github.com/sandi"},
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
-        "servers": [{"url": "/"}],
+        "servers": [{"url": "/", "description": "The stage's root (its custom domain when it has one)"}],
+        "tags": tags,
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {name: closed(schema) for name, schema in SCHEMAS.items()},
+            "securitySchemes": {
+                "memberBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A member's access token (POST /v1/sessions), 15 minutes",
+                },
+                "staffPool": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An access token of the stage's Cognito staff pool (agent or supervisor group)",
+                },
+            },
         },
     }
 

@@ -38,6 +38,7 @@ os.environ.update(
 from chalicelib import aws  # noqa: E402
 from chalicelib.config import Settings, load_settings  # noqa: E402
 from chalicelib.deps import Deps, build_deps, set_deps  # noqa: E402
+from tests import contract  # noqa: E402
 
 _DAY = 86_400
 _TIME_OF_DAY = 74_400  # 20:40:00 UTC: where every window boundary the tests were written against falls
@@ -243,7 +244,9 @@ class Api:
         if self._after is not None:
             self._after()
         decoded = json.loads(response.body) if response.body else None
-        return Answer(response.status_code, decoded, {k.lower(): v for k, v in response.headers.items()})
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        contract.check(method, path, response.status_code, decoded, headers)  # every answer against the description
+        return Answer(response.status_code, decoded, headers)
 
     def get(self, path: str, **kw: Any) -> Answer:
         return self.call("GET", path, **kw)
