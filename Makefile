@@ -65,8 +65,15 @@ $(SCAN): requirements-scan.txt $(MARK)
 	.venv-scan/bin/python -m pip install --quiet -r requirements-scan.txt
 	touch $(SCAN)
 
+# The description's linters and the TypeScript client generator, from the npm registry
+# (pinned in clients/package-lock.json; node and npm come with the machine).
+NODE_TOOLS := clients/node_modules/.installed
+$(NODE_TOOLS): clients/package.json clients/package-lock.json
+	cd clients && npm ci --no-audit --no-fund --silent
+	touch $(NODE_TOOLS)
+
 # One worker per core (each starts its own local stack when its tests need one).
-test: $(STAMP) $(CHROMIUM) $(SCAN)  ## the whole suite (browser tests and the template scan included)
+test: $(STAMP) $(CHROMIUM) $(SCAN) $(NODE_TOOLS)  ## the whole suite (browser tests, the template scan, generated clients)
 	$(PY) -m pytest -n auto
 
 # Every test must pass on any date: the same suite with the machine's clock seen a year
@@ -79,7 +86,7 @@ $(FAKETIME):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends faketime
 
 AHEAD ?= +365d
-test-year-ahead: $(STAMP) $(CHROMIUM) $(SCAN) $(FAKETIME)  ## the whole suite with the clock seen AHEAD (default a year) from now
+test-year-ahead: $(STAMP) $(CHROMIUM) $(SCAN) $(NODE_TOOLS) $(FAKETIME)  ## the whole suite with the clock seen AHEAD (default a year) from now
 	$(FAKETIME) -f '$(AHEAD)' $(PY) -m pytest -n auto
 
 screenshots: $(STAMP) $(CHROMIUM)  ## the console's main screens -> docs/console/*.png

@@ -284,10 +284,8 @@ SCHEMAS: dict[str, Any] = {
         expires_in={"type": "integer"},
         refresh_token=STR,
     ),
-    "SessionOrFlow": {
-        "description": "A session, or (202) a sign_in flow in second_factor when the authenticator is on",
-        "oneOf": [ref("Session"), ref("Flow")],
-    },
+    "PasswordSignIn": obj(["login", "password"], login={**STR, "description": "The email or the KPJ"}, password=STR),
+    "PinSignIn": obj(["login", "pin"], login={**STR, "description": "The email or the KPJ"}, pin=PIN),
     "Profile": obj(
         [
             "account_id",
@@ -350,10 +348,59 @@ SCHEMAS: dict[str, Any] = {
         expires_at={"type": "string", "format": "date-time"},
         options={
             "type": "object",
+            "additionalProperties": True,
             "description": "PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON "
-            "(WebAuthn Level 3; binary as base64url without padding)",
+            "(WebAuthn Level 3; binary as base64url without padding): hand it to the platform as it is",
         },
     ),
+    "RegistrationResponseJSON": {
+        **obj(
+            ["id", "rawId", "type", "response"],
+            id={"type": "string", "description": "base64url"},
+            rawId={"type": "string", "description": "base64url"},
+            type={"type": "string", "const": "public-key"},
+            response={
+                **obj(
+                    ["clientDataJSON", "attestationObject"],
+                    clientDataJSON=STR,
+                    attestationObject=STR,
+                    authenticatorData=STR,
+                    transports={"type": "array", "items": STR},
+                    publicKey=STR,
+                    publicKeyAlgorithm={"type": "integer"},
+                ),
+                "additionalProperties": True,
+            },
+            authenticatorAttachment={"type": ["string", "null"]},
+            clientExtensionResults={"type": "object", "additionalProperties": True},
+        ),
+        "additionalProperties": True,
+        "description": "What navigator.credentials.create() (toJSON()), Android's registrationResponseJson or the "
+        "iOS registration gives, as it is",
+    },
+    "AuthenticationResponseJSON": {
+        **obj(
+            ["id", "rawId", "type", "response"],
+            id={"type": "string", "description": "base64url"},
+            rawId={"type": "string", "description": "base64url"},
+            type={"type": "string", "const": "public-key"},
+            response={
+                **obj(
+                    ["clientDataJSON", "authenticatorData", "signature"],
+                    clientDataJSON=STR,
+                    authenticatorData=STR,
+                    signature=STR,
+                    userHandle={"type": "string", "description": "required by this API: a discoverable sign-in"},
+                ),
+                "additionalProperties": True,
+            },
+            authenticatorAttachment={"type": ["string", "null"]},
+            clientExtensionResults={"type": "object", "additionalProperties": True},
+        ),
+        "additionalProperties": True,
+        "description": "What navigator.credentials.get() (toJSON()), Android's authenticationResponseJson or the "
+        "iOS assertion gives, as it is",
+    },
     "WebAuthnOrigins": obj(["origins"], origins={"type": "array", "items": STR}),
     "AppleAppSiteAssociation": obj(
         ["webcredentials"], webcredentials=obj(["apps"], apps={"type": "array", "items": STR})
@@ -482,12 +529,7 @@ BODIES = {
         kpj={"type": "string", "pattern": "^[0-9]{11}$", "examples": ["12345678901"]},
     ),
     "password": obj(["password", "password_confirmation"], password=PASSWORD, password_confirmation=PASSWORD),
-    "signin": {
-        "oneOf": [
-            obj(["login", "password"], login=STR, password=STR),
-            obj(["login", "pin"], login=STR, pin=PIN),
-        ]
-    },
+    "signin": {"oneOf": [ref("PasswordSignIn"), ref("PinSignIn")]},
     "refresh": obj(["refresh_token"], refresh_token=STR),
     "set_pin": obj(
         ["pin", "pin_confirmation", "password"], pin=PIN, pin_confirmation=PIN, password=STR, code=STEP_UP_CODE
@@ -500,7 +542,14 @@ BODIES = {
         code=STEP_UP_CODE,
     ),
     "identity": obj(["full_name", "nik", "birth_date"], full_name=STR, nik=NIK, birth_date=DATE),
-    "channel": obj(["channel"], channel={"type": "string", "enum": ["email", "sms"]}),
+    "channel": obj(
+        ["channel"],
+        channel={
+            "type": "string",
+            "enum": ["email", "sms", "authenticator"],
+            "description": "authenticator (when offered): nothing is sent, verify takes the app's code",
+        },
+    ),
     "new_pin": obj(["pin", "pin_confirmation"], pin=PIN, pin_confirmation=PIN),
     "reason": obj(["reason"], reason=REASON),
     "contact": obj(
@@ -520,13 +569,13 @@ BODIES = {
     "passkey_registration": obj(
         ["flow_id", "credential"],
         flow_id=STR,
-        credential={"type": "object", "description": "RegistrationResponseJSON (WebAuthn Level 3)"},
+        credential=ref("RegistrationResponseJSON"),
         name={"type": "string", "maxLength": 64},
     ),
     "passkey_assertion": obj(
         ["flow_id", "credential"],
         flow_id=STR,
-        credential={"type": "object", "description": "AuthenticationResponseJSON (WebAuthn Level 3)"},
+        credential=ref("AuthenticationResponseJSON"),
     ),
 }
 
