@@ -507,6 +507,42 @@ SCHEMAS: dict[str, Any] = {
 
 STEP_UP_CODE = {"type": "string", "description": "required when the authenticator is on: 6 digits, or a recovery code"}
 
+SCHEMAS["Flow"]["examples"] = [
+    {
+        "flow_id": "Xk3q9Vd2lQmR7sT1uW4yZA",
+        "type": "registration",
+        "state": "email_verification",
+        "expires_at": "2026-11-21T23:35:00Z",
+        "challenge": {
+            "channel": "email",
+            "destination": "bu***i@g***l.com",
+            "expires_at": "2026-11-21T23:10:00Z",
+            "resend_available_at": "2026-11-21T23:06:00Z",
+            "attempts_remaining": 5,
+            "delivery": "sent",
+            "check_again_after": 5,
+        },
+    }
+]
+SCHEMAS["Session"]["examples"] = [
+    {
+        "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6InYxIiwidHlwIjoiSldUIn0.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+        "token_type": "Bearer",
+        "expires_in": 900,
+        "refresh_token": "q1w2e3r4t5y6u7i8o9p0aa.bmV3LXJlZnJlc2gtdG9rZW4tc2VjcmV0LWV4YW1wbGU",
+    }
+]
+SCHEMAS["Passkey"]["examples"] = [
+    {
+        "passkey_id": "b3BhcXVlLWNyZWRlbnRpYWwtaWQ",
+        "name": "Sandi app 2.3 on Android 14",
+        "created_at": "2026-11-21T23:05:00Z",
+        "last_used_at": None,
+        "backed_up": True,
+        "device_type": "multi_device",
+    }
+]
+
 BODIES = {
     "email": obj(["email"], email=EMAIL),
     "code": obj(["code"], code=CODE),
