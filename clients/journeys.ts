@@ -24,8 +24,9 @@ function check(condition: unknown, what: string): asserts condition {
 async function code(to: string, channel: "email" | "sms"): Promise<string> {
   for (let i = 0; i < 50; i++) {
     const inbox = (await (await fetch(`${INBOX}/api/messages`)).json()) as { messages: { to: string; channel: string; body: string }[] };
-    const message = inbox.messages.find((m) => m.to === to && m.channel === channel);
-    if (message) return message.body.trim().split(/\s+/)[0]!;
+    // newest first; a security notice is not a code
+    const message = inbox.messages.find((m) => m.to === to && m.channel === channel && /^\d{6}\b/.test(m.body.trim()));
+    if (message) return message.body.trim().slice(0, 6);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no ${channel} for ${to}`);

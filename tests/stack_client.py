@@ -27,8 +27,9 @@ class StackClient:
     def code_for(self, to: str, channel: str) -> str:
         """The code in the newest message to ``to`` (waits briefly for it)."""
         for _ in range(50):
-            for message in self.messages():  # newest first
-                if message["to"] == to and message["channel"] == channel:
+            for message in self.messages():  # newest first; a security notice is not a code
+                first = message["body"].strip().split()[0] if message["body"].strip() else ""
+                if message["to"] == to and message["channel"] == channel and first.isdigit() and len(first) == 6:
                     return code_in(message["body"])
             time.sleep(0.1)
         raise AssertionError(f"no {channel} for {to}")
