@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Answer, Api, Member, Outbox
+import pyotp
+
+from tests.conftest import Answer, Api, FakeClock, Member, Outbox
 
 SESSIONS = "/v1/sessions"
 PIN_RESETS = "/v1/pin-resets"
@@ -65,3 +67,13 @@ def body_of(answer: Answer) -> dict[str, Any]:
     """A successful answer's body."""
     assert answer.status < 300, answer
     return dict(answer.body)
+
+
+def enrol_authenticator(api: Api, member: Member, clock: FakeClock) -> pyotp.TOTP:
+    """Turn the authenticator on (the password, then a first code); the app, a step later
+    (the code just used is spent)."""
+    secret = api.post("/v1/me/authenticator", {"password": member.who.password}, headers=member.auth()).body["secret"]
+    app = pyotp.TOTP(secret)
+    assert api.post("/v1/me/authenticator/verify", {"code": app.at(clock.now)}, headers=member.auth()).status == 200
+    clock.advance(30)
+    return app

@@ -7,9 +7,9 @@ import base64
 import json
 from typing import Any
 
-import pyotp
 import pytest
 
+from tests.actions import enrol_authenticator
 from tests.conftest import Api, FakeClock, Member
 
 PHONE = "081377778888"
@@ -18,14 +18,6 @@ PHONE = "081377778888"
 def claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
-
-
-def enrol(api: Api, member: Member, clock: FakeClock) -> pyotp.TOTP:
-    secret = api.post("/v1/me/authenticator", {"password": member.who.password}, headers=member.auth()).body["secret"]
-    app = pyotp.TOTP(secret)
-    assert api.post("/v1/me/authenticator/verify", {"code": app.at(clock.now)}, headers=member.auth()).status == 200
-    clock.advance(30)
-    return app
 
 
 def test_every_token_and_device_says_how_its_session_signed_in(api: Api, member: Member, clock: FakeClock) -> None:
@@ -45,7 +37,7 @@ def test_every_token_and_device_says_how_its_session_signed_in(api: Api, member:
     refreshed = api.post("/v1/sessions/refresh", {"refresh_token": by_pin["refresh_token"]}).body
     assert claims(refreshed["access_token"])["amr"] == ["pin"]  # a refresh keeps its session's
 
-    app = enrol(api, member, clock)
+    app = enrol_authenticator(api, member, clock)
     flow = api.post("/v1/sessions", {"login": member.who.email, "pin": "258036"}).body
     two = api.post(f"/v1/sessions/{flow['flow_id']}/verify", {"code": app.at(clock.now)}).body
     assert claims(two["access_token"])["amr"] == ["pin", "otp", "mfa"]
@@ -76,7 +68,7 @@ STEP_UPS: list[tuple[str, str, dict[str, Any]]] = [
 def test_with_the_authenticator_on_a_session_and_the_password_are_not_enough(
     api: Api, member: Member, clock: FakeClock, method: str, path: str, body: dict[str, Any]
 ) -> None:
-    app = enrol(api, member, clock)
+    app = enrol_authenticator(api, member, clock)
     # A PIN session is what forgot PIN hands out; the step-up is asked of any session.
     flow = api.post("/v1/sessions", {"login": member.who.email, "password": member.who.password}).body
     session = api.post(f"/v1/sessions/{flow['flow_id']}/verify", {"code": app.at(clock.now)}).body
@@ -99,7 +91,7 @@ def test_with_the_authenticator_on_a_session_and_the_password_are_not_enough(
 
 
 def test_wrong_step_up_codes_lock_the_account(api: Api, member: Member, clock: FakeClock) -> None:
-    enrol(api, member, clock)
+    enrol_authenticator(api, member, clock)
     body = {"password": member.who.password, "code": "000000"}
     answers = [api.post("/v1/me/export", body, headers=member.auth()).status for _ in range(5)]
     assert answers == [422, 422, 422, 422, 423]
@@ -110,7 +102,7 @@ def test_wrong_step_up_codes_lock_the_account(api: Api, member: Member, clock: F
 def test_the_authenticator_cannot_be_swapped_with_the_password_alone(
     api: Api, member: Member, clock: FakeClock
 ) -> None:
-    app = enrol(api, member, clock)
+    app = enrol_authenticator(api, member, clock)
     swap = api.post("/v1/me/authenticator", {"password": member.who.password}, headers=member.auth())
     assert swap.status == 422 and "code" in swap.body["error"]["details"]["fields"]
     assert api.get("/v1/me", headers=member.auth()).body["authenticator_enabled"] is True

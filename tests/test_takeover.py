@@ -12,6 +12,7 @@ import pytest
 from chalicelib.clock import to_datetime
 from chalicelib.storage.models import AuditModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
+from tests.actions import enrol_authenticator
 from tests.conftest import Api, FakeClock, Member, Outbox
 
 REASON = {"reason": "penelepon menjawab pertanyaan keamanan, tiket 5120"}
@@ -66,16 +67,8 @@ def test_forgot_pin_ends_every_session_and_tells_email_and_phone(api: Api, membe
 # --- finding 4: forgot PIN's authenticator channel was a free guessing loop ---------------
 
 
-def _with_authenticator(api: Api, member: Member, clock: FakeClock) -> pyotp.TOTP:
-    secret = api.post("/v1/me/authenticator", {"password": member.who.password}, headers=member.auth()).body["secret"]
-    app = pyotp.TOTP(secret)
-    assert api.post("/v1/me/authenticator/verify", {"code": app.at(clock.now)}, headers=member.auth()).status == 200
-    clock.advance(30)
-    return app
-
-
 def test_the_authenticator_channel_counts_toward_the_lockout(api: Api, member: Member, clock: FakeClock) -> None:
-    _with_authenticator(api, member, clock)
+    enrol_authenticator(api, member, clock)
     who = member.who
     flow = api.post("/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}).body
     path = f"/v1/pin-resets/{flow['flow_id']}"
@@ -89,7 +82,7 @@ def test_the_authenticator_channel_counts_toward_the_lockout(api: Api, member: M
 
 
 def test_choosing_the_authenticator_again_follows_the_resend_rules(api: Api, member: Member, clock: FakeClock) -> None:
-    _with_authenticator(api, member, clock)
+    enrol_authenticator(api, member, clock)
     who = member.who
     flow = api.post("/v1/pin-resets", {"full_name": who.full_name, "nik": who.nik, "birth_date": who.birth_date}).body
     path = f"/v1/pin-resets/{flow['flow_id']}"
@@ -193,7 +186,7 @@ def test_every_change_of_a_way_in_is_told_by_email_and_sms(
     pin = {"pin": "258036", "pin_confirmation": "258036", "password": who.password}
     assert api.put("/v1/me/pin", pin, headers={**member.auth(), **UA}).status == 204
     assert told(outbox, member, "PIN akun") != ([], [])
-    app = _with_authenticator(api, member, clock)
+    app = enrol_authenticator(api, member, clock)
     assert all(told(outbox, member, "autentikator Sandi Anda diaktifkan"))
     body = {"password": who.password, "code": app.at(clock.now)}
     secret = api.post("/v1/me/authenticator", body, headers=member.auth()).body["secret"]
