@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
+import importlib.util
 import json
 import secrets
+import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from chalicelib.config import Settings
@@ -184,12 +188,28 @@ def _shape(value: Any, kind: str) -> dict[str, Any]:
     return value
 
 
+def _py_webauthn(module: str) -> ModuleType:
+    """One module of py_webauthn, without running the package's ``__init__``: it imports
+    both ceremonies and every attestation format's dependencies (about 38 ms in a
+    container that has boto3 and cryptography loaded), where a sign-in needs only the
+    assertion verifier (about 13 ms). The package object is created from its spec, so its
+    submodules import exactly as the library writes them; under SnapStart the whole
+    package is primed before the snapshot instead (chalicelib/warm.py)."""
+    if "webauthn" not in sys.modules:
+        spec = importlib.util.find_spec("webauthn")
+        assert spec is not None and spec.submodule_search_locations is not None
+        sys.modules["webauthn"] = importlib.util.module_from_spec(spec)
+    return importlib.import_module(module)
+
+
 def verify_registration(settings: Settings, credential: Any, challenge: str) -> NewPasskey:
     """A verified new credential, or ``422 validation_error`` with ``fields.credential``."""
     body = _shape(credential, "create")
-    from webauthn import verify_registration_response  # cold start: passkey registration only
-    from webauthn.helpers.exceptions import InvalidRegistrationResponse  # cold start: passkey registration only
-    from webauthn.helpers.structs import CredentialDeviceType  # cold start: passkey registration only
+    verify_registration_response = _py_webauthn(
+        "webauthn.registration.verify_registration_response"
+    ).verify_registration_response
+    InvalidRegistrationResponse = _py_webauthn("webauthn.helpers.exceptions").InvalidRegistrationResponse  # noqa: N806
+    CredentialDeviceType = _py_webauthn("webauthn.helpers.structs").CredentialDeviceType  # noqa: N806
 
     try:
         verified = verify_registration_response(
@@ -228,8 +248,10 @@ def verify_assertion(settings: Settings, assertion: Assertion, challenge: str, p
 
     The sign count is checked by the caller (to record a clone), so the library is told
     the stored count is 0."""
-    from webauthn import verify_authentication_response  # cold start: passkey sign-in only
-    from webauthn.helpers.exceptions import InvalidAuthenticationResponse  # cold start: passkey sign-in only
+    verify_authentication_response = _py_webauthn(
+        "webauthn.authentication.verify_authentication_response"
+    ).verify_authentication_response
+    InvalidAuthenticationResponse = _py_webauthn("webauthn.helpers.exceptions").InvalidAuthenticationResponse  # noqa: N806
 
     try:
         verified = verify_authentication_response(
