@@ -93,6 +93,14 @@ def parse_free_text(value: Any, max_length: int, reason: str) -> str:
     return text
 
 
+def parse_staff_reason(value: Any) -> str:
+    """Why a staff member acts on an account: 3 to 500 characters of free text."""
+    text = parse_free_text(value, 500, "invalid_reason")
+    if len(text) < 3:
+        raise FieldError("invalid_reason")
+    return text
+
+
 # --- email ---------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from chalicelib.accounts.signed_in import read_member_token
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError
 from chalicelib.staff_auth import GROUPS, issuer, verify
+from chalicelib.storage.models import AccountModel
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,14 @@ class Staff:
     def actor(self) -> str:
         """How audit events name them: username, group and the pool's ``sub``."""
         return f"staff:{self.username} ({self.role}, {self.staff_id})"
+
+
+def target_account(deps: Deps, account_id: str) -> AccountModel:
+    """The account a staff call names; ``404 not_found`` if there is none."""
+    account = deps.store.get(AccountModel, account_id)
+    if account is None:
+        raise ApiError("not_found")
+    return account
 
 
 AGENT = "agent"

@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib import audit
 from chalicelib.accounts.authenticator import off_actions
 from chalicelib.accounts.erasure import erase_in
-from chalicelib.accounts.staff import Staff
+from chalicelib.accounts.staff import Staff, target_account
 from chalicelib.clock import rfc3339
 from chalicelib.delivery import notices, outbox
 from chalicelib.deps import Deps
@@ -27,10 +27,10 @@ from chalicelib.validation import (
     FieldError,
     email_key,
     parse_email,
-    parse_free_text,
     parse_kpj,
     parse_nik,
     parse_phone,
+    parse_staff_reason,
     required,
 )
 from chalicelib.views import account_view
@@ -39,21 +39,7 @@ LOOKUP_KEYS = ("email", "nik", "phone", "kpj")
 
 
 def _reason(body: dict[str, Any]) -> str:
-    return required(body, "reason", _reason_text)
-
-
-def _reason_text(value: Any) -> str:
-    text = parse_free_text(value, 500, "invalid_reason")
-    if len(text) < 3:
-        raise FieldError("invalid_reason")
-    return text
-
-
-def _account(deps: Deps, account_id: str) -> AccountModel:
-    account = deps.store.get(AccountModel, account_id)
-    if account is None:
-        raise ApiError("not_found")
-    return account
+    return required(body, "reason", parse_staff_reason)
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -91,7 +77,7 @@ def _lookup_claim(deps: Deps, kind: str, raw: str) -> str:
 
 def view(deps: Deps, staff: Staff, account_id: str) -> dict[str, Any]:
     """One account with contact data and status."""
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     now = deps.clock()
     deps.store.put_audit(audit.for_account(deps, "admin.view", account_id, now, staff.actor))
     return account_view(account, now)
@@ -100,7 +86,7 @@ def view(deps: Deps, staff: Staff, account_id: str) -> dict[str, Any]:
 def unlock(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """End a sign-in lock and its doubling (a disabled PIN still needs the forgot-PIN flow)."""
     reason = _reason(body)
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     now = deps.clock()
     txn = Txn()
     txn.update(
@@ -131,7 +117,7 @@ def reset(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> di
     audit trail keeps who reset it, when and why. Every session ends (epoch).
     """
     reason = _reason(body)
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     now = deps.clock()
     if account.status != "active":
         raise ApiError("wrong_state", {"state": account.status})
@@ -152,7 +138,7 @@ def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[st
     """Turn a member's authenticator off (a lost phone): supervisors only, with a reason;
     the member is told by email and SMS."""
     reason = _reason(body)
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     if account.status != "active":
         raise ApiError("wrong_state", {"state": account.status})
     now = deps.clock()
@@ -181,7 +167,7 @@ def _tell(txn: Txn, deps: Deps, event: str, account: AccountModel, now: float) -
 
 def audit_log(deps: Deps, staff: Staff, account_id: str, query: dict[str, str]) -> dict[str, Any]:
     """The account's events, newest first, a page at a time (``?limit=&cursor=``)."""
-    _account(deps, account_id)
+    target_account(deps, account_id)
     try:
         limit = min(max(int(query.get("limit") or deps.settings.audit_page_size), 1), 200)
     except ValueError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib import audit
-from chalicelib.accounts.staff import Staff
+from chalicelib.accounts.staff import Staff, target_account
 from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import notices
 from chalicelib.deps import Deps
@@ -28,7 +28,15 @@ from chalicelib.storage import claim_key
 from chalicelib.storage.flows import new_flow
 from chalicelib.storage.models import AccountModel, ClaimModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
-from chalicelib.validation import Collector, FieldError, email_key, parse_email, parse_free_text, parse_phone, required
+from chalicelib.validation import (
+    Collector,
+    FieldError,
+    email_key,
+    parse_email,
+    parse_phone,
+    parse_staff_reason,
+    required,
+)
 from chalicelib.views import account_view, mask_email, mask_phone
 
 FLOW_TYPE = "contact_change_request"
@@ -38,24 +46,10 @@ LIFETIME = 24 * 3600
 VERIFICATIONS = ("questions", "video_call", "branch_visit")
 
 
-def _reason_text(value: Any) -> str:
-    text = parse_free_text(value, 500, "invalid_reason")
-    if len(text) < 3:
-        raise FieldError("invalid_reason")
-    return text
-
-
 def _verification(value: Any) -> str:
     if value not in VERIFICATIONS:
         raise FieldError("invalid_verification")
     return str(value)
-
-
-def _account(deps: Deps, account_id: str) -> AccountModel:
-    account = deps.store.get(AccountModel, account_id)
-    if account is None:
-        raise ApiError("not_found")
-    return account
 
 
 def change_view(flow: FlowModel) -> dict[str, Any]:
@@ -80,7 +74,7 @@ def change_view(flow: FlowModel) -> dict[str, Any]:
 def request(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Ask for a contact change: nothing changes until a different supervisor approves it."""
     fields = Collector(body)
-    reason = fields.field("reason", _reason_text)
+    reason = fields.field("reason", parse_staff_reason)
     verification = fields.field("verification", _verification)
     email = fields.field("email", parse_email) if body.get("email") is not None else None
     phone = fields.field("phone", parse_phone) if body.get("phone") is not None else None
@@ -89,7 +83,7 @@ def request(deps: Deps, staff: Staff, account_id: str, body: dict[str, Any]) -> 
         fields.add("phone", "required")
     fields.raise_if_any()
     assert reason is not None and verification is not None
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     if account.status != "active":
         raise ApiError("wrong_state", {"state": account.status})
     email = email if email is not None and email_key(email) != email_key(account.email) else None
@@ -176,10 +170,10 @@ def _decidable(deps: Deps, staff: Staff, change_id: str) -> tuple[FlowModel, dic
 
 def approve(deps: Deps, staff: Staff, change_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply the request: the contact changes, every session ends, everyone is told."""
-    note = required(body, "reason", _reason_text) if body.get("reason") is not None else None
+    note = required(body, "reason", parse_staff_reason) if body.get("reason") is not None else None
     flow, data = _decidable(deps, staff, change_id)
     account_id = flow.account_id or "-"
-    account = _account(deps, account_id)
+    account = target_account(deps, account_id)
     now = deps.clock()
     old_email, old_phone = data["old_email"], data["old_phone"]
     email, phone = data.get("email"), data.get("phone")
@@ -221,7 +215,8 @@ def approve(deps: Deps, staff: Staff, change_id: str, body: dict[str, Any]) -> d
     }
     reason = note or data.get("reason")
     txn.put(
-        "audit", audit.for_account(deps, "admin.contact_change_approved", account_id, now, staff.actor, reason, details)
+        "audit",
+        audit.for_account(deps, "admin.contact_change_approved", account_id, now, staff.actor, reason, details),
     )
     # The old email and phone and the new ones all hear of it (when both change at once,
     # the old addresses too: a takeover moves both, and the old ones are the owner's).
@@ -254,7 +249,7 @@ def _swap(txn: Txn, kind: str, old: str, new: str, account_id: str, now: float) 
 
 def reject(deps: Deps, staff: Staff, change_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Refuse the request (a reason is required); nothing about the account changes."""
-    reason = required(body, "reason", _reason_text)
+    reason = required(body, "reason", parse_staff_reason)
     flow, data = _decidable(deps, staff, change_id)
     account_id = flow.account_id or "-"
     now = deps.clock()
@@ -279,7 +274,8 @@ def reject(deps: Deps, staff: Staff, change_id: str, body: dict[str, Any]) -> di
         "verification": data.get("verification"),
     }
     txn.put(
-        "audit", audit.for_account(deps, "admin.contact_change_rejected", account_id, now, staff.actor, reason, details)
+        "audit",
+        audit.for_account(deps, "admin.contact_change_rejected", account_id, now, staff.actor, reason, details),
     )
     try:
         deps.store.commit(txn)
