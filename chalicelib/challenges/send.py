@@ -266,7 +266,7 @@ def start_with_code(
     return flow
 
 
-def _check_resend(deps: Deps, flow: FlowModel, now: float, channel: str | None = None) -> codes.Challenge | None:
+def check_resend(deps: Deps, flow: FlowModel, now: float, channel: str | None = None) -> codes.Challenge | None:
     """The current challenge, after the cooldown and per-flow cap are checked.
 
     After the provider reported the current code ``failed``, the member may switch to
@@ -303,7 +303,7 @@ def send_code(
     every send obeys the destination's rolling cap. The old code stops working.
     """
     s = deps.settings
-    current = _check_resend(deps, flow, now, outgoing.channel)
+    current = check_resend(deps, flow, now, outgoing.channel)
     # a send the provider reported failed reached nobody: it does not count toward the cap
     counted = (current.sends - (current.delivery == "failed")) if current else 0
     code, challenge = codes.issue(
@@ -356,7 +356,7 @@ def send_code(
         # Another request changed the flow first (a parallel resend): explain from fresh state.
         fresh = load_flow(deps, flow.flow_id, flow.flow_type, now)
         require_state(fresh, *from_states)
-        _check_resend(deps, fresh, now, outgoing.channel)
+        check_resend(deps, fresh, now, outgoing.channel)
         raise ApiError("wrong_state", {"state": fresh.state}) from exc
     # The transaction returns nothing: show the flow as it was just written.
     fill_challenge(flow, stored)

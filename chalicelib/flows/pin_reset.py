@@ -21,18 +21,18 @@ from chalicelib.accounts.authenticator import Use, use_of
 from chalicelib.accounts.changes import finish_with_account_change
 from chalicelib.accounts.credentials import new_pin
 from chalicelib.challenges import codes
-from chalicelib.challenges.send import Outgoing, send_code
+from chalicelib.challenges.send import Outgoing, check_resend, send_code
 from chalicelib.challenges.verify import sent_code_check, verify_code
 from chalicelib.clock import to_datetime
 from chalicelib.delivery import notices
 from chalicelib.deps import Deps
-from chalicelib.errors import ApiError, retry_after, validation_error
+from chalicelib.errors import ApiError, validation_error
 from chalicelib.keys import keyed_hash
 from chalicelib.limits import Limit
 from chalicelib.storage import claim_key
 from chalicelib.storage.flows import flow_data, load_flow, new_flow, require_state
 from chalicelib.storage.models import AccountModel, FlowModel
-from chalicelib.storage.store import Conflict, Txn, challenge_of, fill_challenge, in_states, live_flow, set_challenge
+from chalicelib.storage.store import Conflict, Txn, fill_challenge, in_states, live_flow, set_challenge
 from chalicelib.validation import (
     Collector,
     FieldError,
@@ -192,12 +192,8 @@ def _await_authenticator(
     never buys fresh attempts faster than a resend would. Its wrong codes also count on
     the account (``verify``)."""
     s = deps.settings
-    current = challenge_of(flow)
-    if current is not None and current.resend_at > now:
-        raise retry_after("resend_too_soon", current.resend_at - now)
+    current = check_resend(deps, flow, now)  # the cooldown and the sends per flow, as for a sent code
     sends = (current.sends if current else 0) + 1
-    if sends > s.max_sends_per_flow:
-        raise retry_after("rate_limited", max(1.0, flow.expires_at.timestamp() - now))
     challenge = codes.Challenge(
         channel="authenticator",
         destination="",
