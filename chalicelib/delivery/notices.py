@@ -20,6 +20,7 @@ from chalicelib.delivery import outbox
 from chalicelib.delivery.templates import pick_lang
 from chalicelib.deps import Deps
 from chalicelib.devices import UNKNOWN
+from chalicelib.storage.models import AccountModel
 from chalicelib.storage.store import Txn
 
 WIB = timezone(timedelta(hours=7))
@@ -86,6 +87,11 @@ def notice(
     mails = tuple(dict.fromkeys(e for e in emails if e))
     numbers = tuple(dict.fromkeys(p for p in phones if p))
     return Notice(event, mails, numbers, pick_lang(lang or "id"), by_staff, new)
+
+
+def to_account(event: str, account: AccountModel, lang: str, *, by_staff: bool = False) -> Notice:
+    """A notice to the account's own email and phone (every event but a contact change)."""
+    return notice(event, emails=[account.email], phones=[account.phone], lang=lang, by_staff=by_staff)
 
 
 def contact_changed(

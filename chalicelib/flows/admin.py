@@ -159,9 +159,7 @@ def reset_authenticator(deps: Deps, staff: Staff, account_id: str, body: dict[st
 
 def _tell(txn: Txn, deps: Deps, event: str, account: AccountModel, now: float) -> None:
     """A staff action's security notice, to the account's email and phone, in the member's language."""
-    told = notices.notice(
-        event, emails=[account.email], phones=[account.phone], lang=account.lang or "id", by_staff=True
-    )
+    told = notices.to_account(event, account, account.lang or "id", by_staff=True)
     notices.tell(txn, deps, told, now)
 
 

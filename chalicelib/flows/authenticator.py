@@ -84,7 +84,7 @@ def confirm(deps: Deps, caller: Caller, body: dict[str, Any], lang: str = "id") 
     txn.update("account", AccountModel(account.account_id), actions, condition)
     txn.put("audit", audit.for_account(deps, "authenticator.enabled", account.account_id, now))
     event = "authenticator_replaced" if enabled(account) else "authenticator_on"
-    notices.tell(txn, deps, notices.notice(event, emails=[account.email], phones=[account.phone], lang=lang), now)
+    notices.tell(txn, deps, notices.to_account(event, account, lang), now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)
     except Conflict as exc:
@@ -112,7 +112,7 @@ def turn_off(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> Non
         (AccountModel.status == "active") & use.condition,
     )
     txn.put("audit", audit.for_account(deps, "authenticator.disabled", account.account_id, now))
-    told = notices.notice("authenticator_off", emails=[account.email], phones=[account.phone], lang=lang)
+    told = notices.to_account("authenticator_off", account, lang)
     notices.tell(txn, deps, told, now)
     try:
         credentials.commit_after_check(deps, account.account_id, txn)

@@ -160,7 +160,7 @@ def register(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> dic
             deps, "passkey.added", account.account_id, now, details={"passkey_id": new.credential_id[:16]}
         ),
     )
-    told = notices.notice("passkey_added", emails=[account.email], phones=[account.phone], lang=lang)
+    told = notices.to_account("passkey_added", account, lang)
     notices.tell(txn, deps, told, now)
     try:
         deps.store.commit(txn)
@@ -221,7 +221,7 @@ def remove(deps: Deps, caller: Caller, passkey_id: str, body: dict[str, Any], la
         "audit",
         audit.for_account(deps, "passkey.removed", account.account_id, now, details={"passkey_id": passkey_id[:16]}),
     )
-    told = notices.notice("passkey_removed", emails=[account.email], phones=[account.phone], lang=lang)
+    told = notices.to_account("passkey_removed", account, lang)
     notices.tell(txn, deps, told, now)
     try:
         deps.store.commit(txn)

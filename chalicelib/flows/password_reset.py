@@ -115,7 +115,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str) -> dict[
         AccountModel.updated_at.set(now),
     ]
     still_bound = contact.email_claim_check(email)
-    told = notices.notice("password_reset", emails=[account.email], phones=[account.phone], lang=lang)
+    told = notices.to_account("password_reset", account, lang)
 
     def bound_and_told(txn: Txn) -> None:
         still_bound(txn, flow)

@@ -290,7 +290,7 @@ def complete(deps: Deps, flow_id: str, body: dict[str, Any], lang: str = "id") -
         AccountModel.session_epoch.add(1),  # every session and refresh token ends
         AccountModel.updated_at.set(now),
     ]
-    told = notices.notice("pin_reset", emails=[account.email], phones=[account.phone], lang=lang)
+    told = notices.to_account("pin_reset", account, lang)
     flow = finish_with_account_change(
         deps,
         flow,
