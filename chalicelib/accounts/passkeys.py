@@ -25,7 +25,9 @@ from types import ModuleType
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, validation_error
+from chalicelib.storage.models import AccountModel, PasskeyModel
 
 HANDLE_CONTEXT = b"sandi/passkey-user"
 ES256, RS256 = -7, -257
@@ -82,6 +84,16 @@ def assetlinks(settings: Settings) -> list[dict[str, Any]]:
 
 def apple_association(settings: Settings) -> dict[str, Any]:
     return {"webcredentials": {"apps": _split(settings.ios_app_ids)}}
+
+
+# --- the account's passkeys -------------------------------------------------------------
+
+
+def owned(deps: Deps, account: AccountModel) -> list[PasskeyModel]:
+    """The account's passkeys, newest first (one batch read)."""
+    ids = sorted(account.passkeys or ())
+    found = deps.store.get_many(*((PasskeyModel, i) for i in ids)) if ids else []
+    return sorted((p for p in found if p is not None), key=lambda p: p.created_at, reverse=True)
 
 
 # --- the user handle --------------------------------------------------------------------

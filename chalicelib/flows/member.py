@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import audit
-from chalicelib.accounts import credentials
+from chalicelib.accounts import credentials, passkeys
 from chalicelib.accounts.credentials import step_up
 from chalicelib.accounts.erasure import erase_in
 from chalicelib.accounts.signed_in import Caller, Signed, load
@@ -21,7 +21,7 @@ from chalicelib.clock import rfc3339, to_datetime
 from chalicelib.delivery import notices, outbox, templates
 from chalicelib.deps import Deps
 from chalicelib.errors import ApiError, StorageUnavailable
-from chalicelib.storage.models import AccountModel, PasskeyModel, SessionModel
+from chalicelib.storage.models import AccountModel, SessionModel
 from chalicelib.storage.store import Conflict, Txn
 from chalicelib.views import event_view, profile_view, session_view
 
@@ -113,14 +113,8 @@ def export(deps: Deps, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
                 "created_at": rfc3339(p.created_at),
                 "last_used_at": rfc3339(p.last_used_at) if p.last_used_at else None,
             }
-            for p in sorted(
-                (p for p in deps.store.get_many(*((PasskeyModel, i) for i in sorted(account.passkeys or ()))) if p),
-                key=lambda p: p.created_at,
-                reverse=True,
-            )
-        ]
-        if account.passkeys
-        else [],
+            for p in passkeys.owned(deps, account)
+        ],
         "audit_events": events,
         "notes": {"nik": NIK_NOTE, "secrets": "Passwords, PINs, codes and tokens are never included."},
     }

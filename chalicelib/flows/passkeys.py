@@ -51,12 +51,6 @@ def passkey_view(item: PasskeyModel) -> dict[str, Any]:
     }
 
 
-def _owned(deps: Deps, account: AccountModel) -> list[PasskeyModel]:
-    ids = sorted(account.passkeys or ())
-    found = deps.store.get_many(*((PasskeyModel, i) for i in ids)) if ids else []
-    return sorted((p for p in found if p is not None), key=lambda p: p.created_at, reverse=True)
-
-
 # --- adding a passkey --------------------------------------------------------------------
 
 
@@ -181,7 +175,7 @@ def register(deps: Deps, caller: Caller, body: dict[str, Any], lang: str) -> dic
 def list_passkeys(deps: Deps, caller: Caller) -> dict[str, Any]:
     """The member's passkeys, newest first (the caller, then the keys: two reads)."""
     signed = load(deps, caller)
-    return {"passkeys": [passkey_view(p) for p in _owned(deps, signed.account)]}
+    return {"passkeys": [passkey_view(p) for p in webauthn.owned(deps, signed.account)]}
 
 
 def rename(deps: Deps, caller: Caller, passkey_id: str, body: dict[str, Any]) -> dict[str, Any]:
