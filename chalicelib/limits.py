@@ -20,7 +20,6 @@ from chalicelib import metrics
 from chalicelib.config import Settings
 from chalicelib.errors import retry_after
 from chalicelib.keys import keyed_hash
-from chalicelib.storage.models import CounterModel
 from chalicelib.storage.store import Conflict, Store, Txn
 
 
@@ -69,14 +68,18 @@ def _add(txn: Txn, limit: Limit, now: float) -> Taken:
         stamp = _stamp(now)
         Store.add_stamp(txn, label, limit.key, stamp, limit.max, now + limit.window)
         return Taken(limit, limit.key, stamp)
-    start = _window_start(limit, now)
-    if limit.shards > 1:
-        counter_key = f"{limit.key}#{secrets.randbelow(limit.shards)}#{start}"
-        cap = math.ceil(limit.max / limit.shards)
-    else:
-        counter_key, cap = f"{limit.key}#{start}", limit.max
+    counter_key, start = _window_item(limit, now)
+    cap = math.ceil(limit.max / limit.shards) if limit.shards > 1 else limit.max
     Store.add_hit(txn, label, counter_key, cap, start + limit.window)
     return Taken(limit, counter_key, None)
+
+
+def _window_item(limit: Limit, now: float) -> tuple[str, int]:
+    """The counter item an event of a fixed-window limit is filed under (a shard drawn
+    per event for a split budget), and the window's start."""
+    start = _window_start(limit, now)
+    shard = f"#{secrets.randbelow(limit.shards)}" if limit.shards > 1 else ""
+    return f"{limit.key}{shard}#{start}", start
 
 
 def signin(settings: Settings, key: bytes, client_ip: str) -> list[Limit]:
@@ -110,13 +113,8 @@ def signin(settings: Settings, key: bytes, client_ip: str) -> list[Limit]:
 def count_only(txn: Txn, limit: Limit, now: float, n: int = 1) -> None:
     """Count ``n`` events in a fixed-window limit without a cap (what must happen anyway,
     such as a security notice, still spends the budget others are held to)."""
-    start = _window_start(limit, now)
-    shard = f"#{secrets.randbelow(limit.shards)}" if limit.shards > 1 else ""
-    txn.update(
-        f"count:{limit.name}",
-        CounterModel(f"{limit.key}{shard}#{start}"),
-        actions=[CounterModel.hits.add(n), *CounterModel.expiry_actions(start + limit.window)],
-    )
+    counter_key, start = _window_item(limit, now)
+    Store.add_hit(txn, f"count:{limit.name}", counter_key, None, start + limit.window, n)
 
 
 def channel_budget(settings: Settings, channel: str) -> Limit | None:

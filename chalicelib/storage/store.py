@@ -314,13 +314,14 @@ class Store:
         )
 
     @staticmethod
-    def add_hit(txn: Txn, label: str, counter_key: str, limit: int, expires_at: float) -> None:
-        """Count one event in a fixed window in ``txn``, refused once it holds ``limit``."""
+    def add_hit(txn: Txn, label: str, counter_key: str, limit: int | None, expires_at: float, n: int = 1) -> None:
+        """Count ``n`` events in a fixed window in ``txn``, refused once it holds ``limit``
+        (``None``: counted whatever it holds)."""
         txn.update(
             label,
             CounterModel(counter_key),
-            actions=[CounterModel.hits.add(1), *CounterModel.expiry_actions(expires_at)],
-            condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < limit),
+            actions=[CounterModel.hits.add(n), *CounterModel.expiry_actions(expires_at)],
+            condition=None if limit is None else CounterModel.hits.does_not_exist() | (CounterModel.hits < limit),
         )
 
     @_guard
