@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from chalicelib.clock import to_datetime
-from chalicelib.storage.models import AuditModel, FlowModel
+from chalicelib.storage.models import AuditModel, CounterModel, FlowModel
 from chalicelib.storage.store import Conflict, Txn
 from tests.actions import enrol_authenticator
 from tests.conftest import Api, FakeClock, Member, Outbox
@@ -263,3 +263,18 @@ def test_the_roles_may_only_append_and_scrub_audit_events() -> None:
                 if "dynamodb:UpdateItem" in actions:
                     allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
                     assert set(allowed) == {"subject", "event_key", "details"}, name
+
+
+@pytest.mark.settings(sms_budget_enabled=1, sms_budget_per_hour=1)
+def test_a_notice_spends_the_sms_budget_and_is_never_refused_by_it(api: Api, member: Member, outbox: Outbox) -> None:
+    """Registration's SMS code took the hour's whole budget (1); the PIN notice is still
+    sent, and counted: the budget's alarm sees what notices cost."""
+
+    def spent() -> int:
+        return sum(int(c.hits or 0) for c in CounterModel.scan() if c.counter_key.startswith("budget#sms#"))
+
+    assert spent() == 1
+    pin = {"pin": "258036", "pin_confirmation": "258036", "password": member.who.password}
+    assert api.put("/v1/me/pin", pin, headers=member.auth()).status == 204
+    assert any("PIN akun" in t for _, t in outbox.sms(member.who.phone_e164))
+    assert spent() == 2
