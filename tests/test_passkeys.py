@@ -253,3 +253,40 @@ def test_the_export_and_the_console_card_name_passkeys_never_keys(api: Api, memb
     assert card.body["passkeys"] == 1
     stored = PasskeyModel.get(phone.credentials[0].credential_id and b64(phone.credentials[0].credential_id))
     assert stored.public_key not in json.dumps(export) + json.dumps(card.body)
+
+
+def test_ids_longer_than_any_key_are_not_found_without_asking_dynamodb(
+    api: Api, member: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB refuses a key over 2,048 bytes (ValidationException, which would answer
+    503); an id anyone can send that long names nothing: the answer of an unknown one."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = BaseClient._make_api_call
+
+    def as_dynamodb_does(self: Any, operation: str, params: dict[str, Any]) -> Any:  # moto does not check it
+        if "Key" in json.dumps(params) and any(len(v) > 2048 for v in _strings(params)):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "key too long"}}, operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", as_dynamodb_does)
+    long = "A" * 3000
+    phone = SoftwareAuthenticator()
+    add_passkey(api, member, phone)
+    assert api.call("PATCH", f"/v1/me/passkeys/{long}", {"name": "HP"}, headers=member.auth()).status == 404
+    options = api.post("/v1/sessions/passkey/options", {}).body
+    credential = phone.get(options["options"])
+    credential["id"] = credential["rawId"] = b64(b"x" * 2100)
+    assert api.post("/v1/sessions/passkey", {"flow_id": options["flow_id"], "credential": credential}).status == 401
+    assert api.get(f"/v1/registrations/{long}").status == 404
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

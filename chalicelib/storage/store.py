@@ -62,6 +62,16 @@ class Conflict(Exception):
         super().__init__(",".join(sorted(self.labels)))
 
 
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key value
+
+
+def _storable(key: str) -> bool:
+    """Whether an item could exist under ``key``: a longer id (a path or body value
+    anyone can send) names nothing, and DynamoDB would refuse the read with a
+    ValidationException (a 503 where the answer is "not found")."""
+    return len(key.encode()) <= MAX_KEY_BYTES
+
+
 def _guard[F: Callable[..., Any]](fn: F) -> F:
     """Turn DynamoDB failures other than a refused condition into StorageUnavailable."""
 
@@ -250,20 +260,25 @@ class Store:
     @_guard
     def get(self, model: type[M], key: str, attributes: list[str] | None = None) -> M | None:
         """One item by key, strongly consistent, or None (only ``attributes`` if given)."""
+        if not _storable(key):
+            return None
         return self._get(model, key, attributes)
 
     @_guard
     def get_many(self, *keys: tuple[type[Model], str]) -> list[Any]:
         """Several items in one round trip (a TransactGet: consistent), None where missing."""
-        with TransactGet(connection=self.connection) as tg:
-            futures = [tg.get(model, key) for model, key in keys]
-        out: list[Any] = []
-        for future in futures:
-            try:
-                out.append(future.get())
-            except Exception:  # pynamodb raises DoesNotExist for a missing item
-                out.append(None)
-        return out
+        wanted = [(model, key) for model, key in keys if _storable(key)]
+        found: list[Any] = []
+        if wanted:
+            with TransactGet(connection=self.connection) as tg:
+                futures = [tg.get(model, key) for model, key in wanted]
+            for future in futures:
+                try:
+                    found.append(future.get())
+                except Exception:  # pynamodb raises DoesNotExist for a missing item
+                    found.append(None)
+        items = iter(found)
+        return [next(items) if _storable(key) else None for _, key in keys]
 
     # --- flows -------------------------------------------------------------------
 
