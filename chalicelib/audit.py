@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import to_datetime
@@ -30,7 +31,15 @@ class Origin:
 
     client_hash: str = ""
     request_id: str = ""
-    device: str = ""
+    user_agent: str = ""
+
+    @cached_property
+    def device(self) -> str:
+        """The user agent's short description ("Chrome on Android 14"), made when an event
+        or a notice first needs it: most requests write neither."""
+        from chalicelib.devices import describe  # cold start: only a request that records its device describes it
+
+        return describe(self.user_agent)
 
 
 _origin: ContextVar[Origin] = ContextVar("sandi_origin", default=Origin())  # noqa: B039 - frozen

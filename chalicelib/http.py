@@ -26,7 +26,6 @@ from chalicelib.accounts.signed_in import Caller, caller_from
 from chalicelib.accounts.staff import Staff, authorize
 from chalicelib.config import get_settings
 from chalicelib.deps import Deps, get_deps
-from chalicelib.devices import describe
 from chalicelib.errors import ApiError, DeliveryFailed, StorageUnavailable, retry_after
 from chalicelib.views import WithStatus
 
@@ -229,7 +228,7 @@ def routes(app: Chalice) -> Callable[..., Callable[[Callable[[Call], Any]], View
                     audit.Origin(
                         audit.client_hash(deps.keys.destination, client_ip),
                         str(request.context.get("requestId") or ""),
-                        describe(request.headers.get("user-agent")),
+                        str(request.headers.get("user-agent") or ""),
                     )
                 )
                 authorization = request.headers.get("authorization")
