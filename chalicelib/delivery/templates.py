@@ -59,60 +59,6 @@ _ACCOUNT_EXISTS_CHANGE = {
     ),
 }
 
-_CHANGED = {
-    "authenticator": {
-        "id": (
-            "Aplikasi autentikator {app} Anda dimatikan",
-            "Aplikasi autentikator untuk akun {app} Anda baru saja dimatikan. Masuk kini cukup dengan kata sandi "
-            "atau PIN.\n\nJika bukan Anda, segera ganti kata sandi dan hubungi call center.",
-        ),
-        "en": (
-            "Your {app} authenticator was turned off",
-            "The authenticator app of your {app} account was just turned off. Signing in now needs only the "
-            "password or PIN.\n\nIf it was not you, change your password at once and call the call center.",
-        ),
-    },
-    "password": {
-        "id": (
-            "Kata sandi {app} Anda telah diubah",
-            "Kata sandi akun {app} Anda baru saja diubah dan semua sesi lain telah "
-            'dikeluarkan.\n\nJika bukan Anda, segera pilih "Lupa kata sandi" di '
-            "aplikasi atau hubungi call center.",
-        ),
-        "en": (
-            "Your {app} password was changed",
-            "The password of your {app} account was just changed and every other "
-            'session was signed out.\n\nIf it was not you, choose "Forgot password" '
-            "in the app at once or call the call center.",
-        ),
-    },
-    "email": {
-        "id": (
-            "Email akun {app} Anda telah diganti",
-            "Email akun {app} Anda baru saja diganti menjadi {new}. Email ini tidak "
-            "akan lagi menerima pesan akun.\n\nJika bukan Anda, segera hubungi call center.",
-        ),
-        "en": (
-            "Your {app} account email was changed",
-            "The email of your {app} account was just changed to {new}. This address "
-            "will no longer receive account messages.\n\nIf it was not you, call the "
-            "call center at once.",
-        ),
-    },
-    "phone": {
-        "id": (
-            "Nomor ponsel akun {app} Anda telah diganti",
-            "Nomor ponsel akun {app} Anda baru saja diganti menjadi {new}.\n\n"
-            "Jika bukan Anda, segera hubungi call center.",
-        ),
-        "en": (
-            "Your {app} account phone number was changed",
-            "The phone number of your {app} account was just changed to {new}.\n\n"
-            "If it was not you, call the call center at once.",
-        ),
-    },
-}
-
 _ACCOUNT_EXISTS = {
     "id": (
         "Pendaftaran {app}: email ini sudah memiliki akun",
@@ -180,12 +126,6 @@ def account_exists_email(lang: str, app: str, purpose: str = "registration") -> 
     return subject.format(app=app), body.format(app=app)
 
 
-def changed_email(what: str, lang: str, app: str, new: str = "") -> tuple[str, str]:
-    """Subject and body telling the owner that their password, email or phone changed."""
-    subject, body = _CHANGED[what][pick_lang(lang)]
-    return subject.format(app=app), body.format(app=app, new=new)
-
-
 _EMAIL_REMINDER = {
     "id": (
         "{app}: email akun Anda {email}. Masuk dengan email ini atau nomor KPJ. "
@@ -201,22 +141,6 @@ _EMAIL_REMINDER = {
 def email_reminder_sms(lang: str, app: str, masked_email: str) -> str:
     """The forgot-email SMS: the masked address and how to sign in."""
     return _EMAIL_REMINDER[pick_lang(lang)].format(app=app, email=masked_email)
-
-
-_PHONE_NOW_YOURS = {
-    "id": "Nomor ini sekarang terdaftar untuk akun {app} Anda. Bukan Anda? Hubungi care center {app}.",
-    "en": "This number is now registered to your {app} account. Not you? Call the {app} care center.",
-}
-
-
-def phone_changed_sms(lang: str, app: str) -> str:
-    """The notice to a number that was just put on an account (by the call center)."""
-    return _PHONE_NOW_YOURS[pick_lang(lang)].format(app=app)
-
-
-def password_changed_email(lang: str, app: str) -> tuple[str, str]:
-    """The notice after a password change."""
-    return changed_email("password", lang, app)
 
 
 _DELETED = {
