@@ -18,9 +18,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from infra.build_template import TABLES
+
 ROOT = Path(__file__).resolve().parent.parent
 UNRESERVED_MINIMUM = 100  # Lambda keeps this much of the account's concurrency unreserved
-TABLE_SUFFIXES = ("accounts", "claims", "flows", "sessions", "counters", "suppressions", "audit")
+TABLE_SUFFIXES = tuple(suffix for _, suffix, *_ in TABLES)  # every table the template creates (and retains)
 BROKEN_STACK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "CREATE_FAILED")
 
 Clients = Callable[[str], Any]  # a boto3 client per service name, in the stage's region
